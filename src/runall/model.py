@@ -1,0 +1,46 @@
+"""Plain data passed between the stages: a job and its resources."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Job:
+    """One unit of work: a training script run as `python SCRIPT [argv...]` from the root.
+
+    `argv` is the complete command (interpreter first), built once by `jobs.build_argv`;
+    everything downstream (preview, execution, manifest) uses it as is.
+    """
+
+    id: str
+    script: str                      # path relative to the repository root, POSIX style
+    argv: list[str]                  # full command line, e.g. [sys.executable, script, ...]
+    output_dir: str | None = None    # relative to the root; None when the script has no output role
+    name: str = ""                   # human readable name (defaults to id)
+    options: list[str] = field(default_factory=list)        # option strings the script defines
+    roles: dict[str, str | None] = field(default_factory=dict)  # role -> option string used
+    flags_known: bool = True
+    env: dict[str, str] = field(default_factory=dict)       # extra environment variables
+    cpus: int = 1
+    gpus: int = 0
+    memory: int | None = None        # bytes; None = no reservation
+    timeout: float | None = None     # seconds; None = no limit
+    retries: int = 0
+    priority: int = 0                # higher starts first
+    required: bool = True            # an optional job's failure does not fail the run
+    tags: list[str] = field(default_factory=list)
+    after: list[str] = field(default_factory=list)          # ids that must succeed first
+    source: str = "discovered"       # "discovered" or "config"
+    params: dict[str, Any] = field(default_factory=dict)    # grid values and declared args
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, used by previews and the run manifest."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Job":
+        """Inverse of `to_dict`, ignoring keys this version does not know."""
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,52 @@
+"""Shared fixtures: repository trees made on disk, and the CLI run as a real subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHIM = REPO / "run_all_training.py"
+
+ARGPARSE_SCRIPT = '''\
+"""A training script. Mentions --epochs only in this docstring? No: it defines it."""
+import argparse, json, os
+p = argparse.ArgumentParser()
+p.add_argument("--epochs", type=int, default=1)
+p.add_argument("--output-dir", default="out")
+a = p.parse_args()
+os.makedirs(a.output_dir, exist_ok=True)
+json.dump({"epochs": a.epochs}, open(os.path.join(a.output_dir, "metrics.json"), "w"))
+print("trained", a.epochs)
+'''
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Create `files` (relative path -> text) under `root`; returns `root`."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
+    """A factory for repository trees: `make_repo({"scripts/train_a.py": "..."})`."""
+    def make(files: dict[str, str]) -> Path:
+        root = tmp_path / "repo"
+        root.mkdir(exist_ok=True)
+        (root / "pyproject.toml").exists() or (root / "pyproject.toml").write_text("")
+        return write_tree(root, files)
+    return make
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python run_all_training.py ARGS` in a real subprocess."""
+    return subprocess.run([sys.executable, str(SHIM), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)

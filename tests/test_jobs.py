@@ -1,0 +1,95 @@
+from runall.flags import Option, ScriptFlags
+from runall.jobs import GlobalValues, assign_ids, base_id, build_argv, build_jobs
+
+PY = "python"
+
+
+def flags(path: str, *strings: str, known: bool = True) -> ScriptFlags:
+    return ScriptFlags(path=path, cli="argparse" if known else "unknown",
+                       options=[Option(strings=(s,)) for s in strings], problems=[])
+
+
+def test_ids_strip_train_prefix_and_qualify_collisions() -> None:
+    assert base_id("src/pkg/training/train_als.py") == "als"
+    assert base_id("scripts/finetune.py") == "finetune"
+    ids = assign_ids(["mlops/pipelines/train_model.py", "scripts/train_model.py", "scripts/train_als.py"])
+    assert ids == {"mlops/pipelines/train_model.py": "pipelines.model",
+                   "scripts/train_model.py": "scripts.model", "scripts/train_als.py": "als"}
+    deep = assign_ids(["a/x/train_m.py", "b/x/train_m.py"])
+    assert deep == {"a/x/train_m.py": "a.x.m", "b/x/train_m.py": "b.x.m"}
+
+
+def test_argv_uses_each_scripts_own_spelling_only() -> None:
+    values = GlobalValues(epochs=3, folds=5, seed=7, python=PY)
+    roles = {"epochs": "--num_train_epochs", "output_dir": "--save-dir", "folds": None, "seed": "--seed"}
+    argv = build_argv("s/train_a.py", roles, values, "results/a")
+    assert argv == [PY, "s/train_a.py", "--num_train_epochs", "3", "--seed", "7", "--save-dir", "results/a"]
+    assert "--folds" not in argv and "5" not in argv
+
+
+def test_argv_without_roles_gets_no_role_options_but_extra_args() -> None:
+    values = GlobalValues(epochs=3, python=PY, extra_args=("--verbose",))
+    assert build_argv("t.py", {}, values, "results/t") == [PY, "t.py", "--verbose"]
+
+
+def test_declared_args_win_over_global_values() -> None:
+    values = GlobalValues(epochs=3, python=PY)
+    argv = build_argv("t.py", {"epochs": "--epochs"}, values, None, {"epochs": 10, "amp": True, "off": False})
+    assert argv == [PY, "t.py", "--epochs", "10", "--amp"]
+
+
+def test_build_jobs_output_dirs_and_unknown_flags() -> None:
+    values = GlobalValues(epochs=2, output_base="out", python=PY)
+    jobs = build_jobs({
+        "scripts/train_a.py": flags("scripts/train_a.py", "--epochs", "--output-dir"),
+        "scripts/train_b.py": flags("scripts/train_b.py", known=False),
+    }, values)
+    a, b = jobs
+    assert (a.id, a.output_dir, a.argv[2:]) == ("a", "out/a", ["--epochs", "2", "--output-dir", "out/a"])
+    assert a.roles["epochs"] == "--epochs" and a.flags_known
+    assert (b.id, b.output_dir, b.argv, b.flags_known) == ("b", None, [PY, "scripts/train_b.py"], False)
+
+
+def test_declared_entries_merge_by_script_and_grid_expands() -> None:
+    from runall.jobfile import Declared
+
+    values = GlobalValues(epochs=9, output_base="out", python=PY)
+    scripts = {
+        "s/train_a.py": flags("s/train_a.py", "--epochs", "--lr", "--output-dir"),
+        "s/train_b.py": flags("s/train_b.py", known=False),
+        "extra/fit.py": flags("extra/fit.py", "--cv", "--out"),
+    }
+    declared = [
+        Declared("s/train_a.py", "runall.yaml", {"grid": {"lr": [0.1, 0.01]}, "tags": ["sk"], "cpus": 2}, 2),
+        Declared("s/train_b.py", "runall.yaml", {"flags": {"epochs": "--n-iter"}}, 5),
+        Declared("extra/fit.py", "runall.yaml", {"flags": {"folds": "--cv", "output_dir": "--out"},
+                                                 "args": {"folds": 3}, "after": ["a"]}, 7),
+    ]
+    jobs = build_jobs(scripts, values, declared=declared, discovered=["s/train_a.py", "s/train_b.py"])
+    assert [j.id for j in jobs] == ["a@lr=0.1", "a@lr=0.01", "b", "fit"]
+    a1 = jobs[0]
+    assert a1.argv[2:] == ["--epochs", "9", "--output-dir", "out/a@lr=0.1", "--lr", "0.1"]
+    assert (a1.cpus, a1.tags, a1.source, a1.params) == (2, ["sk"], "config", {"lr": 0.1})
+    assert jobs[2].argv[2:] == ["--n-iter", "9"]
+    fit = jobs[3]
+    assert fit.argv[2:] == ["--out", "out/fit", "--cv", "3"] and fit.after == ["a@lr=0.1", "a@lr=0.01"]
+
+
+def test_cli_grid_applies_only_where_the_script_has_the_option() -> None:
+    values = GlobalValues(python=PY)
+    scripts = {"a.py": flags("a.py", "--num-epochs"), "b.py": flags("b.py", "--lr")}
+    jobs = build_jobs(scripts, values, cli_grid={"epochs": ["1", "2"]})
+    assert [j.id for j in jobs] == ["a@epochs=1", "a@epochs=2", "b"]
+    assert jobs[1].argv[2:] == ["--num-epochs", "2"]
+
+
+def test_colliding_declared_ids_are_an_error() -> None:
+    import pytest
+
+    from runall.errors import UsageError
+    from runall.jobfile import Declared
+
+    scripts = {"a/train_x.py": flags("a/train_x.py"), "b/train_y.py": flags("b/train_y.py")}
+    declared = [Declared("b/train_y.py", "runall.yaml", {"id": "x"}, 4)]
+    with pytest.raises(UsageError, match=r"runall.yaml:4: job id 'x' is used twice"):
+        build_jobs(scripts, GlobalValues(python=PY), declared=declared)

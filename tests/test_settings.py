@@ -1,0 +1,52 @@
+from pathlib import Path
+
+import pytest
+
+from runall.errors import UsageError
+from runall.settings import key_line, load_settings
+
+
+def test_defaults_without_pyproject(tmp_path: Path) -> None:
+    settings, _ = load_settings(tmp_path)
+    assert settings.include == ("train_*.py",)
+    assert "training" in settings.legacy and settings.output_base == "results"
+
+
+def test_pyproject_then_overrides(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.runall]\ninclude = ["fit_*.py"]\noutput_base = "out"\nexclude = "tests"\n')
+    settings, _ = load_settings(tmp_path, {"output_base": "elsewhere", "runs_dir": None})
+    assert settings.include == ("fit_*.py",)
+    assert settings.exclude == ("tests",)
+    assert settings.output_base == "elsewhere" and settings.runs_dir == "runs"
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.runall]\nroots = ["."]\nincldue = ["a"]\n')
+    with pytest.raises(UsageError) as err:
+        load_settings(tmp_path)
+    assert "pyproject.toml:6" in str(err.value) and "incldue" in str(err.value)
+
+
+def test_wrong_type_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.runall]\nroots = 3\n")
+    with pytest.raises(UsageError, match="roots.*list of strings"):
+        load_settings(tmp_path)
+
+
+def test_paths_must_stay_inside_root(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.runall]\noutput_base = "../elsewhere"\n')
+    with pytest.raises(UsageError, match="outside the repository root"):
+        load_settings(tmp_path)
+
+
+def test_invalid_toml_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.runall\n")
+    with pytest.raises(UsageError, match="invalid TOML"):
+        load_settings(tmp_path)
+
+
+def test_key_line_finds_the_key_in_its_table() -> None:
+    text = "[a]\nroots = 1\n[tool.runall]\n\nroots = 2\n"
+    assert key_line(text, "tool.runall", "roots") == 5
+    assert key_line(text, "tool.runall", "legacy") is None
