@@ -126,3 +126,47 @@ def test_list_imports_no_heavy_library() -> None:
             "assert not heavy, heavy" % str(REPO))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_list_text_without_a_terminal_is_plain(make_repo) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT, "scripts/train_fire.py": "import fire\nfire.Fire(main)\n"})
+    result = run_cli("--root", str(root), "--list")
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["ID", "SCRIPT", "ROLES", "TAGS"] and lines[-1] == "2 job(s)"
+    assert "flags: unknown" in next(l for l in lines if l.startswith("fire"))
+
+
+def test_dry_run_lines_run_as_printed(make_repo) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT})
+    result = run_cli("--root", str(root), "--dry-run", "--epochs", "5", "--output-base", "my out")
+    command = [l for l in result.stdout.splitlines() if not l.startswith("#")][0]
+    assert "'my out/a'" in command
+    subprocess.run(["bash", "-c", command], cwd=root, check=True, capture_output=True)
+    assert json.loads((root / "my out/a/metrics.json").read_text()) == {"epochs": 5}
+
+
+def test_job_file_grid_tags_and_keywords(make_repo) -> None:
+    root = make_repo({
+        "scripts/train_a.py": ARGPARSE_SCRIPT,
+        "scripts/train_b.py": ARGPARSE_SCRIPT,
+        "runall.yaml": "jobs:\n  - script: scripts/train_a.py\n    tags: [fast]\n    grid: {epochs: [1, 2]}\n",
+    })
+    jobs = list_json(root)["jobs"]
+    assert [j["id"] for j in jobs] == ["a@epochs=1", "a@epochs=2", "b"]
+    assert jobs[1]["argv"][-4:] == ["--output-dir", "results/a@epochs=2", "--epochs", "2"]
+    assert [j["id"] for j in list_json(root, "--tag", "fast")["jobs"]] == ["a@epochs=1", "a@epochs=2"]
+    assert [j["id"] for j in list_json(root, "-k", "not fast")["jobs"]] == ["b"]
+    grid = list_json(root, "--only", "b", "--grid", "epochs=3,4", "--grid", "seed=1")["jobs"]
+    assert [j["id"] for j in grid] == ["b@epochs=3", "b@epochs=4"]
+
+
+def test_job_file_errors_exit_2_with_file_line_key(make_repo) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT,
+                      "runall.yaml": "jobs:\n  - script: scripts/train_a.py\n    timout: 5\n"})
+    result = run_cli("--root", str(root), "--list")
+    assert result.returncode == 2
+    assert "runall.yaml:3: jobs[0].timout: unknown key 'timout'" in result.stderr
+    missing = run_cli("--root", str(root), "--list", "--config", str(root / "nope.yaml"))
+    assert missing.returncode == 2 and "nope.yaml" in missing.stderr
