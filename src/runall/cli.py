@@ -19,7 +19,7 @@ from .jobfile import load_jobfile
 from .jobs import GlobalValues, build_jobs
 from .model import Job
 from .preview import print_dry_run, print_inspect, print_list
-from .roles import assign_roles, merge_aliases
+from .roles import merge_aliases, roles_for
 from .selection import select
 from .settings import Settings, load_settings
 
@@ -108,8 +108,7 @@ def _inspect(args: argparse.Namespace, settings: Settings) -> int:
     cache = FlagCache(None)
     aliases = merge_aliases(settings.aliases)
     results = [cache.sniff(Path(path)) for path in args.inspect]
-    print_inspect(results, [assign_roles(r.options, aliases) if r.known else {} for r in results],
-                  args.format)
+    print_inspect(results, [roles_for(r, aliases) for r in results], args.format)
     return 0
 
 

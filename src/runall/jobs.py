@@ -13,7 +13,7 @@ from .flags import ScriptFlags
 from .grid import expand, member_suffix
 from .jobfile import Declared
 from .model import Job
-from .roles import DEFAULT_ALIASES, ROLES, assign_roles
+from .roles import DEFAULT_ALIASES, roles_for
 
 VALUE_ROLES = ("epochs", "folds", "batch_size", "seed", "data_path")
 
@@ -104,14 +104,6 @@ def build_argv(script: str, roles: Mapping[str, str | None], values: GlobalValue
     return argv + _option_args(args, roles) + list(values.extra_args)
 
 
-def script_roles(flags: ScriptFlags, aliases: Mapping[str, tuple[str, ...]],
-                 overrides: Mapping[str, str] | None = None) -> dict[str, str | None]:
-    """Role -> option for a script: learnt from its flags, or only as declared when unknown."""
-    if flags.known:
-        return assign_roles(flags.options, aliases, dict(overrides or {}))
-    return {role: (overrides or {}).get(role) for role in ROLES}
-
-
 def _applicable(grid: Mapping[str, list[Any]], roles: Mapping[str, str | None],
                 options: Sequence[str]) -> dict[str, list[Any]]:
     """The part of a command-line grid this script can take (a role it has, or an option it defines)."""
@@ -123,7 +115,7 @@ def make_jobs(job_id: str, script: str, flags: ScriptFlags, values: GlobalValues
               cli_grid: Mapping[str, list[Any]] | None = None) -> list[Job]:
     """The job(s) for one script: one, or one per member of its grid."""
     fields_ = dict(declared or {})
-    roles = script_roles(flags, aliases, fields_.pop("flags", None))
+    roles = roles_for(flags, aliases, fields_.pop("flags", None))
     options = [s for option in flags.options for s in option.strings]
     grid = {**fields_.pop("grid", {}), **_applicable(cli_grid or {}, roles, options)}
     base_args = fields_.pop("args", {})
