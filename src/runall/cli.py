@@ -117,13 +117,14 @@ def _run(args: argparse.Namespace) -> int:
     overrides = {"output_base": args.output_base, "runs_dir": args.runs_dir,
                  "config": os.path.abspath(args.config) if args.config else None,
                  "cache": False if args.no_cache else None}
-    settings, _ = load_settings(root, overrides)
+    settings, config = load_settings(root, overrides)
     if args.config and not Path(args.config).is_file():
         raise UsageError(f"job file {args.config!r} does not exist", where="--config")
     if args.inspect:
         return _inspect(args, settings)
     if args.resume:
-        return execution.resume(args, settings.root)
+        args.runs_dir = args.runs_dir or settings.runs_dir
+        return execution.resume(args, settings.root, config=config)
     jobs = collect_jobs(settings, _global_values(args, settings), parse_grid_option(args.grid))
     jobs = select(jobs, args.only, args.exclude, args.tag, args.keywords)
     if args.list:
@@ -135,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
     if not jobs:
         _warn("no training scripts found; nothing to run")
         return 0
-    return execution.run_jobs(args, jobs, settings.root, settings.to_dict())
+    return execution.run_jobs(args, jobs, settings.root, settings.to_dict(), config=config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"runall: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # e.g. `--list | head`: the reader went away, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("runall: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from pathlib import Path
 
 import pathspec
@@ -51,7 +52,7 @@ def _matches_any(rel: str, patterns: tuple[str, ...]) -> bool:
     """True when a relative path equals, lies under, or glob-matches one of `patterns`."""
     for pattern in patterns:
         pattern = pattern.strip("/")
-        if rel == pattern or rel.startswith(pattern + "/") or fnmatch(rel, pattern):
+        if rel == pattern or rel.startswith(pattern + "/") or fnmatch.fnmatch(rel, pattern):
             return True
     return False
 
@@ -67,6 +68,7 @@ class _Walker:
         self.seen_files: set[str] = set()
         self.pruned = tuple(settings.legacy) + tuple(settings.exclude) + (
             settings.runs_dir, settings.output_base)
+        self.included = re.compile("|".join(fnmatch.translate(p) for p in settings.include)).match
 
     def relative(self, path: str) -> str:
         return os.path.relpath(path, self.root).replace(os.sep, "/")
@@ -80,32 +82,33 @@ class _Walker:
             return True  # a virtual environment, whatever its name
         return any(ignore.matches(rel, True) for ignore in ignores)
 
-    def walk(self, directory: str, ignores: list[_Ignore]) -> None:
+    def walk(self, directory: str, rel: str, ignores: list[_Ignore]) -> None:
+        """Visit `directory`, whose path relative to the root is `rel` ("" for the root)."""
+        shown = rel or "."
         try:
             info = os.stat(directory)
         except OSError as exc:
-            self.found.problems.append(f"{self.relative(directory)}: cannot stat ({exc.strerror})")
+            self.found.problems.append(f"{shown}: cannot stat ({exc.strerror})")
             return
         key = (info.st_dev, info.st_ino)
         if key in self.seen_dirs:
-            self.found.problems.append(f"{self.relative(directory)}: symlink loop or repeated directory, skipped")
+            self.found.problems.append(f"{shown}: symlink loop or repeated directory, skipped")
             return
         self.seen_dirs.add(key)
         if self.settings.respect_gitignore:
-            rel = self.relative(directory)
-            own = _read_gitignore(directory, "" if rel == "." else rel, self.found)
+            own = _read_gitignore(directory, rel, self.found)
             ignores = ignores + [own] if own else ignores
         try:
             with os.scandir(directory) as entries:
                 listing = sorted(entries, key=lambda e: e.name)
         except OSError as exc:
-            self.found.problems.append(f"{self.relative(directory)}: unreadable directory ({exc.strerror})")
+            self.found.problems.append(f"{shown}: unreadable directory ({exc.strerror})")
             return
+        prefix = f"{rel}/" if rel else ""
         for entry in listing:
-            self.visit(entry, ignores)
+            self.visit(entry, prefix + entry.name, ignores)
 
-    def visit(self, entry: os.DirEntry, ignores: list[_Ignore]) -> None:
-        rel = self.relative(entry.path)
+    def visit(self, entry: os.DirEntry, rel: str, ignores: list[_Ignore]) -> None:
         try:
             is_dir = entry.is_dir()
             is_file = not is_dir and entry.is_file()
@@ -114,13 +117,13 @@ class _Walker:
             return
         if is_dir:
             if not self.skip_dir(entry, rel, ignores):
-                self.walk(entry.path, ignores)
+                self.walk(entry.path, rel, ignores)
             return
         if not is_file:
             if entry.is_symlink() and not os.path.exists(entry.path):
                 self.found.problems.append(f"{rel}: broken symlink, skipped")
             return
-        if not any(fnmatch(entry.name, pattern) for pattern in self.settings.include):
+        if not self.included(entry.name):
             return
         if _matches_any(rel, self.pruned) or any(i.matches(rel, False) for i in ignores):
             return
@@ -147,6 +150,7 @@ def discover(settings: Settings) -> Discovery:
         if settings.respect_gitignore and start != settings.root:
             top = _read_gitignore(walker.root, "", walker.found)
             inherited = [top] if top else []
-        walker.walk(str(start), inherited)
+        rel = walker.relative(str(start))
+        walker.walk(str(start), "" if rel == "." else rel, inherited)
     walker.found.scripts.sort()
     return walker.found

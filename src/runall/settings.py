@@ -58,7 +58,7 @@ _STR_KEYS = ("output_base", "runs_dir", "config")
 _BOOL_KEYS = ("respect_gitignore", "cache")
 # Keys owned by later stages (execution, tracking, backends) that settings accepts as is.
 PASS_THROUGH_KEYS = frozenset({"parallel", "max_workers", "timeout", "grace", "retries",
-                               "fail_fast", "gpus", "tracking", "mlflow", "slurm", "backend"})
+                               "retry_delay", "thread_limits", "fail_fast", "gpus", "tracking", "mlflow", "slurm", "backend"})
 
 
 def key_line(text: str, table: str, key: str) -> int | None:

@@ -1,0 +1,80 @@
+"""Run every benchmark and write RESULTS.md: `python -m benchmarks [--size tiny] [--only KEY ...]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from . import (bench_discovery, bench_dispatch, bench_flags, bench_makespan, bench_memory, bench_startup,
+               bench_threads, flags_real)
+from .common import REPO, Section, load1, prepare_environment, shown
+from .report import render
+
+BENCHMARKS: dict[str, Callable[[bool, Path], Section]] = {   # in the issue's order
+    "dispatch": bench_dispatch.run,
+    "makespan": bench_makespan.run,
+    "discovery": bench_discovery.run,
+    "startup": bench_startup.run,
+    "threads": bench_threads.run,
+    "flags": bench_flags.run,
+    "memory": bench_memory.run,
+}
+HERE = Path(__file__).resolve().parent
+
+
+def failed(key: str, error: BaseException, kept: Path) -> Section:
+    """A section standing for a benchmark that raised, so the others still get reported."""
+    return Section(key=key, title=f"{key}: FAILED", target="", met=False, headline=f"error: {error}",
+                   commands=[], table=[["traceback"], [traceback.format_exc().replace("\n", " / ")]],
+                   notes=[f"Its files are kept in {kept} for a look."], load=(load1(), load1()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=("full", "tiny"), default="full",
+                        help="tiny: every benchmark at a token size, to check that it still runs")
+    parser.add_argument("--only", nargs="+", choices=[*BENCHMARKS, "flags_real"], metavar="KEY",
+                        help=f"run only these ({', '.join(BENCHMARKS)}, flags_real)")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="the Markdown report")
+    parser.add_argument("--json", type=Path, help="also write every section, raw samples included")
+    parser.add_argument("--work", type=Path, default=HERE / ".work",
+                        help="scratch folder for generated trees (inside the repository)")
+    args = parser.parse_args(argv)
+    work = args.work.resolve()
+    if REPO not in work.parents:
+        parser.error("--work must lie inside the repository (runall keeps outputs inside its root)")
+    prepare_environment()
+    keys = args.only or [*BENCHMARKS, "flags_real"]
+    started = time.perf_counter()
+    sections: list[Section] = []
+    for key in keys:
+        print(f"benchmarks: {key} ...", file=sys.stderr, flush=True)
+        if key == "flags_real":
+            stored = flags_real.stored_section()
+            sections.extend([stored] if stored else [])
+            continue
+        try:
+            sections.append(BENCHMARKS[key](args.size == "tiny", work / key))
+        except Exception as exc:            # report it, run the rest, fail at the end
+            sections.append(failed(key, exc, work / key))
+        print(f"benchmarks: {key}: {sections[-1].headline}", file=sys.stderr, flush=True)
+    for section in sections:
+        if not section.title.endswith("FAILED"):
+            shutil.rmtree(work / section.key, ignore_errors=True)
+    if work.is_dir() and not any(work.iterdir()):
+        work.rmdir()
+    command = shown([sys.executable, "-m", "benchmarks", *(argv if argv is not None else sys.argv[1:])])
+    args.out.write_text(render(sections, command, time.perf_counter() - started), encoding="utf-8")
+    if args.json:
+        args.json.write_text(json.dumps([s.to_dict() for s in sections], indent=1) + "\n", encoding="utf-8")
+    return 1 if any(s.title.endswith("FAILED") for s in sections) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

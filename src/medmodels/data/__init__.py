@@ -1,0 +1,1 @@
+"""Tabular data: the public layouts, validated CSV loading, synthetic cohorts, bundled data."""

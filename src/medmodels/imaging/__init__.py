@@ -1,0 +1,1 @@
+"""2-D MRI slice classification with a small PyTorch CNN."""

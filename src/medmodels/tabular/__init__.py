@@ -1,0 +1,1 @@
+"""Cross-validated scikit-learn models over tabular datasets."""

@@ -1,0 +1,238 @@
+"""CLI glue for execution and results: the options, a fresh run (`run_jobs`) and `--resume`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence, TextIO
+
+import psutil
+
+from ..errors import UsageError
+from ..history import expected_durations
+from .. import tracking
+from ..manifest import Manifest, iso, new_run_id, resolve_run_dir, update_latest
+from ..model import Job
+from ..reports import write_reports
+from .backend import Backend
+from .events import JobStatus, Reporter
+from .local import LocalBackend
+from .reporter import PlainReporter
+from .resources import Capacity, ResourcePool, check_jobs, cpu_count, detect_capacity
+from .runner import RunOptions, Runner, job_token
+from .scheduler import Scheduler, check_dependencies
+
+DEFAULTS: dict[str, Any] = {
+    "parallel": False, "max_workers": None, "timeout": None, "grace": 10.0, "retries": 0,
+    "retry_delay": 1.0, "fail_fast": False, "gpus": None, "thread_limits": True,
+}
+_TYPES: dict[str, tuple[type, ...]] = {
+    "parallel": (bool,), "fail_fast": (bool,), "thread_limits": (bool,), "max_workers": (int,),
+    "retries": (int,), "gpus": (int,), "timeout": (float,), "grace": (float,), "retry_delay": (float,),
+}
+_LOWER_BOUNDS = {"max_workers": 1, "retries": 0, "grace": 0, "retry_delay": 0, "gpus": 0}
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the execution options; unset ones stay None so `--resume` can keep the recorded ones."""
+    group = parser.add_argument_group("execution")
+    add = group.add_argument
+    add("--parallel", action="store_true", default=None, help="run jobs concurrently (default: one at a time)")
+    add("--max-workers", type=int, metavar="N", help="with --parallel, jobs at once (default: CPU count)")
+    add("--timeout", type=float, metavar="SECONDS", help="time limit per job (a job's own timeout wins)")
+    add("--grace", type=float, metavar="SECONDS",
+        help=f"after SIGTERM, wait this long before SIGKILL (default {DEFAULTS['grace']:g})")
+    add("--retries", type=int, metavar="N", help="retry a failed or timed-out job up to N times")
+    add("--retry-delay", type=float, metavar="SECONDS",
+        help=f"wait before the first retry, doubling for each next one (default {DEFAULTS['retry_delay']:g})")
+    add("--fail-fast", action="store_true", default=None,
+        help="after the first failure of a required job, start nothing new and stop running jobs")
+    add("--gpus", type=int, metavar="N", help="GPUs to share out (default: CUDA_VISIBLE_DEVICES or nvidia-smi)")
+    add("--no-thread-limits", dest="thread_limits", action="store_false", default=None,
+        help="do not set OMP/MKL/OPENBLAS_NUM_THREADS to each job's cpus")
+    add("--run-id", metavar="ID", help="name of the run directory (default: timestamp plus random suffix)")
+    add("--resume", nargs="?", const="latest", metavar="RUN_ID",
+        help="rerun the jobs of a run (default: the latest) that did not succeed")
+    add("--runs-dir", metavar="DIR", help="where run directories go (default: runs)")
+    tracking.add_arguments(parser)
+    output = parser.add_argument_group("progress and reports")
+    output.add_argument("--plain", action="store_true",
+                        help="one plain line per state change, even on a terminal (also: NO_COLOR set)")
+    loudness = output.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print only the final summary")
+    loudness.add_argument("-v", "--verbose", action="store_true", help="also print each job's command as it starts")
+    output.add_argument("--report-json", metavar="FILE", help="write a JSON report of the run (also when it fails)")
+    output.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report: one testcase per job")
+
+
+def run_jobs(args: argparse.Namespace, jobs: list[Job], root: Path, settings: dict[str, Any],
+             *, reporter: Reporter | None = None, config: Mapping[str, Any] | None = None) -> int:
+    """Run the selected jobs in a new run directory; returns the exit code (0, 1 or 130).
+
+    `config` holds defaults for the execution options (e.g. from `[tool.runall]`); the
+    command line wins. The runs dir is `--runs-dir`, else `settings["runs_dir"]`, else runs.
+    """
+    options = resolve_options(args, config)
+    capacity = _capacity(options)
+    check_run(jobs, capacity)
+    runs_dir = _runs_dir(args, root, settings.get("runs_dir"))
+    run_id = args.run_id or new_run_id()
+    if not _RUN_ID.fullmatch(run_id) or run_id == "latest":
+        raise UsageError(f"invalid run id {run_id!r} (letters, digits, '.', '_', '-')", where="--run-id")
+    if (runs_dir / run_id).exists():
+        raise UsageError(f"run {run_id!r} already exists; use --resume {run_id}", where="--run-id")
+    tracked = tracking.resolve(args, root)
+    expected = expected_durations(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest.create(runs_dir / run_id, jobs, root=root, settings=settings, options=options,
+                               extra={"capacity": capacity.to_dict(), "orchestrator": _orchestrator()})
+    update_latest(runs_dir, run_id)
+    return _execute(args, manifest, jobs, options, capacity, root, reporter, expected, tracked=tracked)
+
+
+def resume(args: argparse.Namespace, root: Path, *, reporter: Reporter | None = None,
+           config: Mapping[str, Any] | None = None) -> int:
+    """Rerun, in the same run directory, every job of a run that did not succeed.
+
+    Options given on the command line win over those recorded for the run.
+    """
+    runs_dir = _runs_dir(args, root)
+    manifest = Manifest.load(resolve_run_dir(runs_dir, args.resume))
+    _refuse_if_running(manifest)
+    tracked = tracking.resolve(args, root, manifest.data.get("tracking"))
+    options = resolve_options(args, config, manifest.data.get("options"))
+    capacity = _capacity(options)
+    jobs = [Job.from_dict(rec["job"]) for rec in manifest.records() if rec["status"] != JobStatus.SUCCEEDED.value]
+    check_run(jobs, capacity)
+    backend = LocalBackend()
+    backend.kill_stale([manifest.record(job.id).get("backend_ref") or {"token": job_token(manifest.run_id, job.id)}
+                        for job in jobs])
+    for job in jobs:
+        _reset(manifest, job.id)
+    manifest.set(status="running", exit_code=None, finished=None, options=options, capacity=capacity.to_dict(),
+                 orchestrator=_orchestrator(), resumed=[*manifest.data.get("resumed", []), iso(time.time())])
+    manifest.save()
+    satisfied = [rec["id"] for rec in manifest.records() if rec["status"] == JobStatus.SUCCEEDED.value]
+    return _execute(args, manifest, jobs, options, capacity, root, reporter,
+                    expected_durations(runs_dir), satisfied, backend, tracked=tracked)
+
+
+def resolve_options(args: argparse.Namespace, config: Mapping[str, Any] | None = None,
+                    recorded: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Execution options, validated: command line over recorded (resume) over config over defaults."""
+    layers = [(config or {}, "[tool.runall] {key}"), (recorded or {}, "recorded option {key}"),
+              ({key: getattr(args, key, None) for key in DEFAULTS}, "--{flag}")]
+    options: dict[str, Any] = dict(DEFAULTS)
+    where: dict[str, str] = {}
+    for values, source in layers:
+        for key, value in values.items():
+            if key in DEFAULTS and value is not None:
+                options[key], where[key] = value, source.format(key=key, flag=key.replace("_", "-"))
+    for key, source in where.items():
+        _check_option(key, options[key], source)
+    return options
+
+
+def _check_option(key: str, value: Any, where: str) -> None:
+    types = _TYPES[key]
+    if type(value) not in types and not (float in types and type(value) is int):
+        raise UsageError(f"must be {' or '.join(t.__name__ for t in types)}, got {value!r}", where=where)
+    if key in _LOWER_BOUNDS and value < _LOWER_BOUNDS[key]:
+        raise UsageError(f"must be at least {_LOWER_BOUNDS[key]}, got {value:g}", where=where)
+    if key == "timeout" and value <= 0:
+        raise UsageError(f"must be more than 0, got {value:g}", where=where)
+
+
+def check_run(jobs: Sequence[Job], capacity: Capacity) -> None:
+    """Everything that must hold before anything starts: unique ids, resources, no cycles."""
+    seen: set[str] = set()
+    for job in jobs:
+        if job.id in seen:
+            raise UsageError("duplicate job id", where=f"job {job.id}")
+        seen.add(job.id)
+        if job.retries < 0:
+            raise UsageError(f"retries must not be negative, got {job.retries}", where=f"job {job.id}")
+        if job.timeout is not None and job.timeout <= 0:
+            raise UsageError(f"timeout must be more than 0, got {job.timeout}", where=f"job {job.id}")
+    check_jobs(jobs, capacity)
+    check_dependencies(jobs)
+
+
+def make_reporter(args: argparse.Namespace, jobs: Sequence[Job], expected: Mapping[str, float], workers: int,
+                  stream: TextIO | None = None) -> Reporter:
+    """The live view on a terminal; plain lines in a pipe, with NO_COLOR, TERM=dumb, --plain or -q."""
+    stream = stream or sys.stdout
+    commands = {job.id: job.argv for job in jobs} if args.verbose else None
+    if (args.quiet or args.plain or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb"
+            or not stream.isatty()):
+        return PlainReporter(stream, events=not args.quiet, commands=commands)
+    from ..live import LiveReporter     # rich is imported only for the live view
+
+    return LiveReporter([job.id for job in jobs], expected=expected, workers=workers, commands=commands)
+
+
+def _execute(args: argparse.Namespace, manifest: Manifest, jobs: Sequence[Job], options: dict[str, Any],
+             capacity: Capacity, root: Path, reporter: Reporter | None, expected: dict[str, float],
+             satisfied: Iterable[str] = (),
+             backend: Backend[Any] | None = None, *, tracked: tracking.TrackingConfig | None = None) -> int:
+    scheduler = Scheduler(jobs, ResourcePool(capacity), expected, satisfied)
+    run_options = RunOptions(timeout=options["timeout"], grace=options["grace"], retries=options["retries"],
+                             retry_delay=options["retry_delay"], fail_fast=options["fail_fast"],
+                             thread_limits=options["thread_limits"])
+    reporter = tracking.observe(reporter or make_reporter(args, jobs, expected, capacity.slots),
+                                tracked, manifest, root)
+    runner = Runner(manifest, jobs, scheduler, backend or LocalBackend(), reporter, run_options, root)
+    try:
+        return runner.run().exit_code
+    finally:
+        _write_reports(args, manifest)
+
+
+def _write_reports(args: argparse.Namespace, manifest: Manifest) -> None:
+    """`--report-json`/`--junit-xml`, however the run ended; a failed write is reported, not raised."""
+    paths = (Path(p) if p else None for p in (args.report_json, args.junit_xml))
+    for problem in write_reports(manifest.data, manifest.run_dir, *paths):
+        print(f"runall: error: {problem}", file=sys.stderr)
+
+
+def _capacity(options: dict[str, Any]) -> Capacity:
+    slots = (options["max_workers"] or cpu_count()) if options["parallel"] else 1
+    return detect_capacity(slots, options["gpus"])
+
+
+def _runs_dir(args: argparse.Namespace, root: Path, configured: str | None = None) -> Path:
+    runs_dir = Path(args.runs_dir or configured or "runs")
+    return runs_dir if runs_dir.is_absolute() else root / runs_dir
+
+
+def _reset(manifest: Manifest, job_id: str) -> None:
+    """Make a job of a resumed run PENDING again; an attempt left RUNNING counts as CANCELLED."""
+    record = manifest.record(job_id)
+    if record["status"] == JobStatus.RUNNING.value:
+        manifest.add_attempt(job_id, {"attempt": record["attempts"], "log": record["log"], "start": record["start"],
+                                      "status": JobStatus.CANCELLED.value, "reason": "orchestrator ended while it ran"})
+    manifest.update(job_id, status=JobStatus.PENDING.value, reason=None, backend_ref=None)
+
+
+def _orchestrator() -> dict[str, Any]:
+    me = psutil.Process()
+    return {"pid": me.pid, "create_time": me.create_time(), "hostname": socket.gethostname()}
+
+
+def _refuse_if_running(manifest: Manifest) -> None:
+    """UsageError when the orchestrator recorded in the manifest is still alive on this host."""
+    owner = manifest.data.get("orchestrator") or {}
+    if manifest.data.get("status") != "running" or owner.get("hostname") != socket.gethostname():
+        return
+    try:
+        alive = abs(psutil.Process(owner["pid"]).create_time() - owner["create_time"]) < 0.01
+    except (KeyError, TypeError, psutil.Error):
+        return
+    if alive:
+        raise UsageError(f"run {manifest.run_id} is still running (pid {owner['pid']})", where="--resume")

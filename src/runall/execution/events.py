@@ -1,0 +1,78 @@
+"""Job states, the events the runner emits, and the reporter protocol that receives them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class JobStatus(str, enum.Enum):
+    """Lifecycle of one job in a run; the value is what the manifest stores."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMEOUT = "TIMEOUT"
+    CANCELLED = "CANCELLED"
+    SKIPPED = "SKIPPED"
+
+    @property
+    def final(self) -> bool:
+        """True for states a job ends in (nothing further happens to it in this run)."""
+        return self not in (JobStatus.PENDING, JobStatus.RUNNING)
+
+    @property
+    def retryable(self) -> bool:
+        """Only crashes and timeouts are retried."""
+        return self in (JobStatus.FAILED, JobStatus.TIMEOUT)
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One state change of one job attempt.
+
+    `done`/`total` count jobs in a final state, for progress displays. `will_retry` marks a
+    FAILED/TIMEOUT attempt that is followed by another one after `retry_in` seconds.
+    Times are wall-clock epoch seconds.
+    """
+
+    job_id: str
+    status: JobStatus
+    attempt: int
+    max_attempts: int
+    done: int
+    total: int
+    time: float
+    start: float | None = None
+    end: float | None = None
+    duration: float | None = None
+    pid: int | None = None
+    log_path: Path | None = None
+    exit_code: int | None = None
+    signal: str | None = None
+    reason: str | None = None
+    will_retry: bool = False
+    retry_in: float | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Outcome of a whole run: what a reporter shows at the end and what the CLI returns."""
+
+    run_id: str
+    run_dir: Path
+    exit_code: int
+    interrupted: bool
+    counts: dict[str, int]
+    manifest: dict[str, Any] = field(repr=False)
+
+
+class Reporter(Protocol):
+    """Receives events as they happen and the result at the end (plain lines, rich view, ...)."""
+
+    def on_event(self, event: JobEvent) -> None: ...
+
+    def on_finish(self, result: RunResult) -> None: ...

@@ -1,0 +1,10 @@
+"""Experiment tracking: an observer of the run that records it in MLflow (an optional extra).
+
+Importing this package does not import MLflow; only a tracked run does, on a background thread.
+"""
+
+from .config import INSTALL_COMMAND, TrackingConfig, add_arguments, resolve
+from .mlflow_reporter import MlflowReporter
+from .observer import Tee, observe
+
+__all__ = ["INSTALL_COMMAND", "MlflowReporter", "Tee", "TrackingConfig", "add_arguments", "observe", "resolve"]

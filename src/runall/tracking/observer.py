@@ -1,0 +1,33 @@
+"""Hooking tracking into a run: the run's reporter, plus the tracker when tracking is on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .config import TrackingConfig
+from .mlflow_reporter import MlflowReporter
+
+if TYPE_CHECKING:
+    from ..execution.events import JobEvent, Reporter, RunResult
+    from ..manifest import Manifest
+
+
+class Tee:
+    """A Reporter that hands every event and the result to several reporters, in order."""
+
+    def __init__(self, *reporters: Reporter) -> None:
+        self.reporters = reporters
+
+    def on_event(self, event: JobEvent) -> None:
+        for reporter in self.reporters:
+            reporter.on_event(event)
+
+    def on_finish(self, result: RunResult) -> None:
+        for reporter in self.reporters:
+            reporter.on_finish(result)
+
+
+def observe(reporter: Reporter, config: TrackingConfig | None, manifest: Manifest, root: Path) -> Reporter:
+    """`reporter` as is when tracking is off; else it and an MlflowReporter for this run."""
+    return reporter if config is None else Tee(reporter, MlflowReporter(config, manifest, root))

@@ -1,0 +1,159 @@
+"""The live view (rendered to a fake terminal), its ETA and process sampling, and how the
+CLI chooses between it and plain lines."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from helpers_procs import parse_options
+from runall.execution.command import make_reporter
+from runall.execution.events import JobEvent, JobStatus, RunResult
+from runall.execution.reporter import PlainReporter
+from runall.live import LiveReporter, Row, TreeSampler, remaining
+from runall.model import Job
+
+BUSY_TREE = '''\
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+print("ready", flush=True)
+time.sleep(60)
+'''
+
+
+def event(job_id: str, status: JobStatus, **kw) -> JobEvent:
+    base = dict(job_id=job_id, status=status, attempt=1, max_attempts=1, done=0, total=2, time=time.time())
+    return JobEvent(**{**base, **kw})
+
+
+def screen(reporter: LiveReporter) -> str:
+    console = Console(file=io.StringIO(), width=140, record=True)
+    console.print(reporter.render())
+    return console.export_text()
+
+
+def test_remaining_time_from_earlier_runs() -> None:
+    now = 1000.0
+    rows = [Row("done", JobStatus.SUCCEEDED, duration=5.0), Row("run", JobStatus.RUNNING, start=now - 10),
+            Row("wait"), Row("new")]
+    expected = {"run": 30.0, "wait": 40.0, "done": 99.0}
+    guess = (30 + 40 + 99) / 3                      # "new" has no history: the mean of the known
+    assert remaining(rows, expected, now, workers=2) == pytest.approx((20 + 40 + guess) / 2)
+    assert remaining(rows, expected, now, workers=1) == pytest.approx(20 + 40 + guess)
+    assert remaining(rows[1:3], expected, now, workers=8) == 40.0                 # the longest job bounds it
+    assert remaining(rows[2:], {}, now, workers=1) is None                        # nothing known yet
+    assert remaining(rows[:1] + rows[2:3], {}, now, workers=4) == 5.0             # this run's durations
+    assert remaining(rows[:1], {}, now, workers=1) == 0.0
+
+
+def test_a_retried_attempt_is_not_final() -> None:
+    row = Row.from_event(event("a", JobStatus.FAILED, exit_code=2, will_retry=True, retry_in=2.0, max_attempts=3),
+                         Row("a", log=Path("a.log")))
+    assert row.retrying and not row.final and row.note == "retry 2/3 in 2s" and row.log == Path("a.log")
+
+
+def test_tree_sampler_sums_a_process_tree_and_tolerates_its_end() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", BUSY_TREE], stdout=subprocess.PIPE, text=True)
+    sampler = TreeSampler()
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        sampler.sample(proc.pid)
+        time.sleep(0.5)
+        cpu, rss = sampler.sample(proc.pid)
+        assert cpu > 30 and rss > 2 * 5 * 2**20         # the busy child counts; two interpreters' memory
+    finally:
+        for child in __import__("psutil").Process(proc.pid).children():
+            child.kill()
+        proc.kill()
+        proc.wait()
+    assert sampler.sample(proc.pid) is None
+
+
+def test_live_view_rows_and_final_summary(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_bytes(b"x" * 100_000 + b"\nepoch 1\nepoch 2 10%\repoch 2 \x1b[1m100%\x1b[0m\n")
+    out = io.StringIO()
+    reporter = LiveReporter(["a", "b"], console=Console(file=out, force_terminal=True, width=140, height=30),
+                            expected={"a": 100.0}, workers=1, commands={"a": ["python", "train a.py"]})
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        reporter.on_event(event("a", JobStatus.RUNNING, start=time.time() - 3, pid=proc.pid, log_path=log))
+        text = screen(reporter)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert "0/2 jobs  1 running  elapsed" in text and "ETA 3m1" in text        # a: 97 s left, b: 100 s
+    row = next(line.rstrip() for line in text.splitlines() if line.startswith("a "))
+    assert row.split()[:3] == ["a", "RUNNING", "1/1"] and row.split()[3].startswith("3.")
+    assert row.endswith("epoch 2 100%")                                         # last frame, codes removed
+    assert row.split()[5].endswith("M")                                          # memory of the tree
+    assert next(line for line in text.splitlines() if line.startswith("b ")).split()[:2] == ["b", "PENDING"]
+
+    reporter.on_event(event("a", JobStatus.FAILED, start=time.time() - 4, duration=4.0, exit_code=3, log_path=log,
+                            done=1))
+    reporter.on_event(event("b", JobStatus.SKIPPED, reason="dependency did not succeed: a", done=2))
+    text = screen(reporter)
+    assert "2/2 jobs  0 running  1 failed" in text and "ETA" not in text
+    assert "exit 3 | epoch 2 100%" in text and "dependency did not succeed: a" in text
+    records = [{"id": i, "status": s, "attempts": 1, "duration": 4.0, "exit_code": 3, "signal": None,
+                "reason": None, "log": "a.log", "metrics": None} for i, s in (("a", "FAILED"), ("b", "SKIPPED"))]
+    reporter.on_finish(RunResult("r1", tmp_path, 1, False, {}, {"run_id": "r1", "jobs": records}))
+    printed = out.getvalue()
+    assert "a: $ python 'train a.py'" in printed
+    assert f"FAILED a (exit 3), log {log}:" in printed and printed.rstrip().endswith("manifest.json")
+
+
+def test_events_are_cheap_while_the_view_runs(tmp_path: Path) -> None:
+    reporter = LiveReporter(["a"], console=Console(file=io.StringIO(), force_terminal=True, width=100))
+    start = time.perf_counter()
+    for n in range(2000):
+        reporter.on_event(event("a", JobStatus.RUNNING, attempt=n + 1, pid=os.getpid(), log_path=tmp_path / "a.log"))
+    elapsed = time.perf_counter() - start
+    reporter.on_finish(RunResult("r1", tmp_path, 0, False, {}, {"run_id": "r1", "jobs": []}))
+    assert elapsed < 1.0
+
+
+@pytest.fixture
+def terminal():
+    """A text stream on a real pseudo-terminal (isatty() is true)."""
+    main, side = os.openpty()
+    with open(side, "w") as stream:
+        yield stream
+    os.close(main)
+
+
+def choose(stream, *options: str) -> object:
+    jobs = [Job("a", "a.py", ["python", "a.py"])]
+    return make_reporter(parse_options(*options), jobs, {}, 1, stream)
+
+
+def test_reporter_choice(terminal, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert isinstance(choose(terminal), LiveReporter)
+    assert choose(terminal, "-v").commands == {"a": ["python", "a.py"]}
+    assert isinstance(choose(io.StringIO()), PlainReporter)
+    assert isinstance(choose(terminal, "--plain"), PlainReporter)
+    quiet = choose(terminal, "-q")
+    assert isinstance(quiet, PlainReporter) and not quiet.events
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert isinstance(choose(terminal), PlainReporter)
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("TERM", "dumb")
+    assert isinstance(choose(terminal), PlainReporter)
+
+
+def test_plain_quiet_and_verbose() -> None:
+    quiet, verbose = io.StringIO(), io.StringIO()
+    PlainReporter(quiet, events=False).on_event(event("a", JobStatus.RUNNING, pid=7))
+    PlainReporter(verbose, commands={"a": ["python", "x y.py", "--lr", "0.1"]}).on_event(
+        event("a", JobStatus.RUNNING, pid=7))
+    assert quiet.getvalue() == ""
+    assert verbose.getvalue().splitlines() == ["[ 0/2] RUNNING    a  pid 7", "        $ python 'x y.py' --lr 0.1"]

@@ -1,0 +1,118 @@
+"""The run manifest, the `latest` pointer, run ids and the duration history."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from runall import manifest as manifest_mod
+from runall.errors import UsageError
+from runall.history import expected_durations
+from runall.manifest import Manifest, new_run_id, resolve_run_dir, update_latest
+from runall.model import Job
+
+
+def jobs() -> list[Job]:
+    return [Job(id="a", script="a.py", argv=["python", "a.py", "--epochs", "1"], output_dir="results/a"),
+            Job(id="b/c", script="b.py", argv=["python", "b.py"], env={"K": "v"}, after=["a"])]
+
+
+def create(tmp_path: Path, run_id: str = "r1", **kw) -> Manifest:
+    return Manifest.create(tmp_path / run_id, jobs(), root=tmp_path, settings={"epochs": 1},
+                           options={"parallel": False}, **kw)
+
+
+def test_create_writes_valid_json(tmp_path: Path) -> None:
+    m = create(tmp_path, extra={"capacity": {"cpus": 2}})
+    data = json.loads(m.path.read_text())
+    assert data["run_id"] == "r1" and data["status"] == "running" and data["settings"] == {"epochs": 1}
+    assert data["capacity"] == {"cpus": 2}
+    assert set(data["git"]) == {"commit", "dirty"} and data["host"]["hostname"] and data["python"]["version"]
+    assert [rec["status"] for rec in data["jobs"]] == ["PENDING", "PENDING"]
+    assert [Job.from_dict(rec["job"]) for rec in data["jobs"]] == jobs()
+    assert (tmp_path / "r1" / "logs").is_dir()
+    assert [p.name for p in (tmp_path / "r1").iterdir() if p.name.startswith(".")] == []
+
+
+def test_changes_are_saved_and_reloaded(tmp_path: Path) -> None:
+    m = create(tmp_path)
+    m.update("a", status="RUNNING", pid=42)
+    m.save(wait=False)
+    m.add_attempt("b/c", {"attempt": 1, "status": "FAILED"})
+    m.set(status="failed", exit_code=1)
+    m.save()
+    back = Manifest.load(tmp_path / "r1")
+    assert back.record("a")["status"] == "RUNNING" and back.record("a")["pid"] == 42
+    assert back.record("b/c")["history"] == [{"attempt": 1, "status": "FAILED"}]
+    assert back.data["status"] == "failed" and back.data["exit_code"] == 1
+    assert back.encode() == m.encode()
+
+
+def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    m = create(tmp_path)
+    original = m.path.read_text()
+
+    def broken_fsync(fd: int) -> None:
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(manifest_mod.os, "fsync", broken_fsync)
+    m.update("a", status="RUNNING")
+    with pytest.raises(OSError, match="disk on fire"):
+        m.save()
+    assert m.path.read_text() == original
+
+
+def test_load_errors(tmp_path: Path) -> None:
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "manifest.json").write_text("{not json")
+    with pytest.raises(UsageError, match="cannot read run manifest"):
+        Manifest.load(tmp_path / "bad")
+
+
+def test_run_ids_sort_by_time() -> None:
+    first, second = new_run_id(1_700_000_000), new_run_id(1_700_000_001)
+    assert first < second and first.startswith("20231114-221320-") and len(first.split("-")[-1]) == 6
+    assert new_run_id() != new_run_id()
+
+
+def test_latest_symlink(tmp_path: Path) -> None:
+    create(tmp_path, "r1")
+    create(tmp_path, "r2")
+    update_latest(tmp_path, "r1")
+    update_latest(tmp_path, "r2")
+    assert os.readlink(tmp_path / "latest") == "r2"
+    assert resolve_run_dir(tmp_path, "latest") == tmp_path / "r2"
+    assert resolve_run_dir(tmp_path, "r1") == tmp_path / "r1"
+
+
+def test_latest_text_file_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_symlinks(*args: object) -> None:
+        raise OSError("symlinks not supported")
+
+    monkeypatch.setattr(manifest_mod.os, "symlink", no_symlinks)
+    create(tmp_path, "r1")
+    update_latest(tmp_path, "r1")
+    assert (tmp_path / "latest").read_text().strip() == "r1"
+    assert resolve_run_dir(tmp_path, "latest") == tmp_path / "r1"
+
+
+def test_history_takes_latest_success(tmp_path: Path) -> None:
+    old = create(tmp_path, "r1")
+    old.update("a", status="SUCCEEDED", duration=50.0)
+    old.update("b/c", status="SUCCEEDED", duration=7.0)
+    old.save()
+    past = time.time() - 100
+    os.utime(old.path, (past, past))
+    new = create(tmp_path, "r2")
+    new.update("a", status="SUCCEEDED", duration=20.0)
+    new.update("b/c", status="FAILED", duration=1.0)
+    new.save()
+    (tmp_path / "junk").mkdir()
+    update_latest(tmp_path, "r2")
+    assert expected_durations(tmp_path) == {"a": 20.0, "b/c": 7.0}
+    assert expected_durations(tmp_path, max_runs=1) == {"a": 20.0}
+    assert expected_durations(tmp_path / "missing") == {}

@@ -1,0 +1,180 @@
+"""Slurm batch-script rendering, settings and state mapping: pure functions, no cluster needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runall.errors import UsageError
+from runall.execution.backend import ExitInfo, LaunchSpec
+from runall.execution.events import JobStatus
+from runall.execution.sbatch import (SlurmRecord, SlurmSettings, memory_mib, parse_sacct, parse_settings,
+                                     parse_squeue, render_script, time_limit)
+from runall.execution.slurm import SlurmBackend
+from runall.model import Job
+
+
+def make_job(**fields) -> Job:
+    return Job(**{"id": "als", "script": "src/train_als.py",
+                  "argv": ["/venv/bin/python", "src/train_als.py", "--epochs", "3"], **fields})
+
+
+def make_spec(job: Job, **fields) -> LaunchSpec:
+    return LaunchSpec(**{"job_id": job.id, "attempt": 1, "argv": job.argv, "cwd": Path("/repo"),
+                         "env": {"OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""},
+                         "log_path": Path("/repo/runs/r1/logs/als.log"), "token": "tok123", **fields})
+
+
+def test_minimal_script_snapshot():
+    job = make_job()
+    assert render_script(job, make_spec(job), SlurmSettings()) == """\
+#!/bin/bash
+# runall job als, attempt 1
+#SBATCH --job-name=als
+#SBATCH --output=/repo/runs/r1/logs/als.log
+#SBATCH --chdir=/repo
+#SBATCH --comment=tok123
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task=1
+set -e
+export OMP_NUM_THREADS=1
+export RUNALL_JOB_TOKEN=tok123
+exec /venv/bin/python src/train_als.py --epochs 3
+"""
+
+
+def test_full_script_snapshot():
+    job = make_job(cpus=4, gpus=2, memory=3 * 1024**3 + 1, timeout=90, after=["prep"],
+                   argv=["/venv/bin/python", "src/train_als.py", "--note", "it's a test"])
+    settings = SlurmSettings(partition="gpu", account="lab", qos="high", time="2:00:00",
+                             directives=("--constraint=a100",),
+                             setup=("module load cuda/12", "source /opt/env/bin/activate"))
+    spec = make_spec(job, attempt=2, env={"MODE": "a b"})
+    assert render_script(job, spec, settings, depends_on=["41", "42"]) == """\
+#!/bin/bash
+# runall job als, attempt 2
+#SBATCH --job-name=als
+#SBATCH --output=/repo/runs/r1/logs/als.log
+#SBATCH --chdir=/repo
+#SBATCH --comment=tok123
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task=4
+#SBATCH --gres=gpu:2
+#SBATCH --mem=3073M
+#SBATCH --time=2
+#SBATCH --partition=gpu
+#SBATCH --account=lab
+#SBATCH --qos=high
+#SBATCH --dependency=afterok:41:42
+#SBATCH --kill-on-invalid-dep=yes
+#SBATCH --constraint=a100
+set -e
+export MODE='a b'
+export RUNALL_JOB_TOKEN=tok123
+module load cuda/12
+source /opt/env/bin/activate
+exec /venv/bin/python src/train_als.py --note 'it'"'"'s a test'
+"""
+
+
+def test_default_time_applies_only_without_a_job_timeout():
+    job = make_job()
+    assert "#SBATCH --time=1-00:00:00\n" in render_script(job, make_spec(job), SlurmSettings(time="1-00:00:00"))
+    timed = make_job(timeout=3600)
+    assert "#SBATCH --time=60\n" in render_script(timed, make_spec(timed), SlurmSettings(time="5"))
+
+
+def test_job_environment_cuda_devices_kept_only_when_the_job_sets_it():
+    job = make_job(env={"CUDA_VISIBLE_DEVICES": "1"})
+    assert "export CUDA_VISIBLE_DEVICES=1\n" in render_script(
+        job, make_spec(job, env={"CUDA_VISIBLE_DEVICES": "1"}), SlurmSettings())
+    plain = make_job()
+    assert "CUDA_VISIBLE_DEVICES" not in render_script(plain, make_spec(plain), SlurmSettings())
+
+
+def test_paths_with_spaces_and_percent_are_quoted_for_sbatch():
+    job = make_job()
+    spec = make_spec(job, cwd=Path("/my repo"), log_path=Path("/my repo/runs/50%/als.log"))
+    text = render_script(job, spec, SlurmSettings())
+    assert '#SBATCH --output="/my repo/runs/50%%/als.log"\n' in text
+    assert '#SBATCH --chdir="/my repo"\n' in text
+
+
+def test_time_and_memory_round_up():
+    assert [time_limit(s) for s in (1, 60, 61, 3600)] == ["1", "1", "2", "60"]
+    assert [memory_mib(b) for b in (1, 1024**2, 1024**2 + 1)] == ["1M", "1M", "2M"]
+
+
+def test_settings_parse_and_per_job_overrides():
+    settings = parse_settings({
+        "partition": "cpu", "time": 30, "setup": "module load python",
+        "jobs": {"alz*": {"partition": "gpu", "qos": "long"}, "alz_big": {"time": "1-00"}},
+    })
+    assert settings.partition == "cpu" and settings.time == "30" and settings.setup == ("module load python",)
+    big = settings.for_job("alz_big")
+    assert (big.partition, big.qos, big.time, big.setup) == ("gpu", "long", "1-00", ("module load python",))
+    assert settings.for_job("als") == SlurmSettings(partition="cpu", time="30", setup=("module load python",))
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"partiton": "x"}, "unknown key 'partiton'"),
+    ({"time": "soon"}, "'time' must be minutes"),
+    ({"setup": [1]}, "'setup' must be a list"),
+    ({"jobs": {"a*": {"jobs": {}}}}, "[tool.runall.slurm.jobs.\"a*\"] jobs: unknown key 'jobs'"),
+])
+def test_settings_errors_name_the_key(table, message):
+    with pytest.raises(UsageError) as err:
+        parse_settings(table)
+    assert message in str(err.value)
+
+
+def test_parse_squeue_decodes_wait_status():
+    text = ("1|FAILED|NonZeroExitCode|768|\n2|CANCELLED|None|15|\n"
+            "3|PENDING|Dependency|0|\n4|COMPLETED|None|0|\n")
+    records = parse_squeue(text)
+    assert records["1"] == SlurmRecord("FAILED", "NonZeroExitCode", 3, None)
+    assert records["2"] == SlurmRecord("CANCELLED", "None", 0, 15)
+    assert not records["3"].final and records["4"].final
+
+
+def test_parse_sacct():
+    assert parse_sacct("7|CANCELLED by 0|0:15\n8|COMPLETED|0:0\n") == {
+        "7": SlurmRecord("CANCELLED", "", 0, 15), "8": SlurmRecord("COMPLETED", "", 0, None)}
+
+
+def test_backend_script_applies_the_run_timeout_and_skips_parents_not_in_the_queue():
+    jobs = [make_job(id="prep"), make_job(id="als", after=["prep", "elsewhere"]), make_job(id="own", timeout=600)]
+    backend = SlurmBackend(jobs, SlurmSettings(jobs={"als": {"qos": "long"}}), timeout=90)
+    assert "#SBATCH --time=10\n" in backend.script(make_spec(jobs[2]))
+    text = backend.script(make_spec(jobs[1]))
+    assert "#SBATCH --time=2\n" in text and "#SBATCH --qos=long\n" in text and "--dependency" not in text
+
+
+S = JobStatus
+
+
+@pytest.mark.parametrize("record, expected", [
+    (SlurmRecord("COMPLETED", "None", 0), ExitInfo(0, status=S.SUCCEEDED)),
+    (SlurmRecord("COMPLETED", "None", 2), ExitInfo(2, status=S.FAILED)),
+    (SlurmRecord("FAILED", "NonZeroExitCode", 3), ExitInfo(3, status=S.FAILED)),
+    (SlurmRecord("FAILED", "JobLaunchFailure", 0, 11),
+     ExitInfo(None, "SIGSEGV", status=S.FAILED, reason="Slurm FAILED (JobLaunchFailure)")),
+    (SlurmRecord("TIMEOUT", "TimeLimit", 0, 15),
+     ExitInfo(None, "SIGTERM", status=S.TIMEOUT, reason="Slurm TIMEOUT (TimeLimit)")),
+    (SlurmRecord("CANCELLED", "None", 0, 15), ExitInfo(None, "SIGTERM", status=S.CANCELLED, reason="Slurm CANCELLED")),
+    (SlurmRecord("CANCELLED", "DependencyNeverSatisfied", 0),
+     ExitInfo(None, status=S.SKIPPED, reason="Slurm CANCELLED (DependencyNeverSatisfied)")),
+    (SlurmRecord("NODE_FAIL", "None", 0), ExitInfo(None, status=S.FAILED, reason="Slurm NODE_FAIL")),
+    (SlurmRecord("OUT_OF_MEMORY", "None", 0, 9),
+     ExitInfo(None, "SIGKILL", status=S.FAILED, reason="Slurm OUT_OF_MEMORY")),
+    (SlurmRecord("PREEMPTED", "None", 0), ExitInfo(None, status=S.FAILED, reason="Slurm PREEMPTED")),
+])
+def test_final_states_map_to_manifest_states(record, expected):
+    assert record.final
+    assert record.outcome() == expected
+
+
+def test_failed_states_are_retried_like_local_failures():
+    for state in ("NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "TIMEOUT"):
+        assert SlurmRecord(state).outcome().status.retryable

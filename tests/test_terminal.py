@@ -1,0 +1,142 @@
+"""The real CLI on a real terminal (tmux: send-keys, capture-pane) and in a pipe."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from conftest import SHIM, run_cli
+
+TMUX = shutil.which("tmux")
+needs_tmux = pytest.mark.skipif(TMUX is None, reason="tmux is not installed (apt-get install -y tmux)")
+
+FIT = '''\
+import argparse, json, os, time
+p = argparse.ArgumentParser()
+p.add_argument("--epochs", type=int, default=1)
+p.add_argument("--lr", type=float, default=0.1)
+p.add_argument("--output-dir")
+a = p.parse_args()
+for epoch in range(1, 4 * a.epochs + 1):
+    print(f"epoch {epoch}/{4 * a.epochs} loss {1 / epoch:.3f}", flush=True)
+    time.sleep(0.25)
+os.makedirs(a.output_dir, exist_ok=True)
+score = 0.5 + 0.1 * a.epochs - a.lr / 2
+json.dump({"task": "classification", "primary_metric": "roc_auc", "metrics": {"roc_auc": {"mean": score}}},
+          open(os.path.join(a.output_dir, "metrics.json"), "w"))
+'''
+GRID = ("--grid", "epochs=1,2", "--grid", "lr=0.1,0.2", "--parallel", "--max-workers", "2")
+DONE = r"^EXIT=\d+$"                  # what `; echo EXIT=$?` prints (not the command line typed)
+PLAIN_LINE = re.compile(r"^\[ ?\d/4\] (RUNNING|SUCCEEDED) ")
+
+
+class Tmux:
+    """A detached tmux server with one shell, on its own socket."""
+
+    def __init__(self, socket: Path, cwd: Path) -> None:
+        self.socket = str(socket)
+        env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")}
+        self._tmux("new-session", "-d", "-x", "160", "-y", "60", "-c", str(cwd),
+                   "bash", "--norc", "--noprofile", env={**env, "TERM": "xterm-256color", "PS1": "$ "})
+
+    def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
+        return subprocess.run([TMUX, "-S", self.socket, "-f", os.devnull, *args], env=env, check=True,
+                              capture_output=True, text=True, timeout=10).stdout
+
+    def type(self, command: str) -> None:
+        self._tmux("send-keys", "-t", "0", command, "Enter")
+
+    def key(self, name: str) -> None:
+        self._tmux("send-keys", "-t", "0", name)
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-J", "-t", "0", "-S", "-300")
+
+    def frames_until(self, marker: str, timeout: float = 60) -> list[str]:
+        """Screens captured every 0.2 s until one matches the regular expression `marker` (the last one)."""
+        frames: list[str] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            frames.append(self.screen())
+            if re.search(marker, frames[-1], re.M):
+                return frames
+            time.sleep(0.2)
+        pytest.fail(f"no {marker!r} on screen after {timeout}s:\n{frames[-1]}")
+
+    def close(self) -> None:
+        subprocess.run([TMUX, "-S", self.socket, "kill-server"], capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def tmux(make_repo: Callable[[dict[str, str]], Path], tmp_path: Path) -> Iterator[Tmux]:
+    session = Tmux(tmp_path / "tmux.sock", make_repo({"scripts/train_fit.py": FIT}))
+    yield session
+    session.close()
+
+
+def cli(*args: str) -> str:
+    return shlex.join([sys.executable, str(SHIM), *args])
+
+
+@needs_tmux
+def test_live_table_updates_then_ends_with_the_leaderboard(tmux: Tmux) -> None:
+    tmux.type(cli(*GRID) + "; echo EXIT=$?")
+    frames = tmux.frames_until(DONE)
+    final = frames[-1]
+    assert "EXIT=0" in final, final
+    live = [f for f in frames if "LAST LOG LINE" in f and "RUNNING" in f]
+    assert len(live) >= 3, frames[-1]
+    progress = [int(m.group(1)) for f in live if (m := re.search(r"(\d)/4 jobs", f))]
+    assert progress[0] < 4 and progress == sorted(progress) and len(set(progress)) > 1
+    log_lines = {m.group(0) for f in live for m in re.finditer(r"epoch \d/\d+", f)}
+    assert len(log_lines) >= 3                                      # each job's last log line moves on
+    assert re.search(r"RUNNING\s+1/1\s+\d+\.\ds\s+\d+%\s+\d+M\s+epoch", "\n".join(live))   # cpu, memory
+    assert not any(PLAIN_LINE.match(line) for f in frames for line in f.splitlines())
+    table_end = final.rindex("LAST LOG LINE")
+    board = final.index("Leaderboard: classification (by roc_auc, higher is better)")
+    grid = final.index("Grid fit (4 members, by roc_auc, higher is better): best fit@epochs=2,lr=0.1")
+    assert table_end < board < grid < final.index("4 jobs: 4 succeeded") < final.index("EXIT=0")
+    assert final.count("SUCCEEDED") >= 4 + 4 + 4                   # final frame, summary, grid table
+
+
+@needs_tmux
+def test_no_color_on_a_terminal_gives_plain_lines(tmux: Tmux) -> None:
+    tmux.type("NO_COLOR=1 " + cli("--only", "fit@epochs=1,lr=0.1", "--grid", "epochs=1", "--grid", "lr=0.1")
+              + "; echo EXIT=$?")
+    final = tmux.frames_until(DONE)[-1]
+    assert "EXIT=0" in final and "LAST LOG LINE" not in final
+    assert re.search(r"^\[ ?0/1\] RUNNING +fit@epochs=1,lr=0\.1 +pid \d+", final, re.M)
+    assert re.search(r"^\[ ?1/1\] SUCCEEDED +fit@epochs=1,lr=0\.1", final, re.M)
+
+
+@needs_tmux
+def test_ctrl_c_in_the_live_view(tmux: Tmux) -> None:
+    tmux.type(cli("--grid", "epochs=50", "--report-json", "report.json") + "; echo EXIT=$?")
+    tmux.frames_until(r"RUNNING +1/1")
+    time.sleep(1)                                                   # a few redraws
+    tmux.key("C-c")
+    final = tmux.frames_until(DONE)[-1]
+    assert "EXIT=130" in final and "CANCELLED" in final
+    assert len(re.findall(r"\d/1 jobs ", final)) == 1               # the final frame, no stale copy above it
+    assert tmux.screen().count("EXIT=130") == 1
+
+
+def test_pipe_gets_plain_lines_only(make_repo: Callable[[dict[str, str]], Path]) -> None:
+    root = make_repo({"scripts/train_fit.py": FIT})
+    done = run_cli(*GRID, "-v", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f]", done.stdout + done.stderr)     # no escapes, no \r
+    lines = done.stdout.splitlines()
+    assert sum(bool(PLAIN_LINE.match(line)) for line in lines) == 8                # 4 starts, 4 ends
+    assert sum(line.lstrip().startswith("$ ") and "scripts/train_fit.py" in line for line in lines) == 4
+    assert "Leaderboard: classification (by roc_auc, higher is better)" in done.stdout
+    assert "LAST LOG LINE" not in done.stdout
