@@ -7,8 +7,10 @@ starts, so its wait overlaps the other tests.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from conftest import SHIM, run_cli
 
 from runall.execution.backend import ExitInfo, LaunchSpec
 from runall.execution.events import JobStatus
@@ -200,3 +203,73 @@ def test_four_jobs_run_two_at_a_time(node_cpus: int, workdir: Path,
     most = max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
     assert most == 2, spans
     assert min(s for s, _ in spans) - began < 5          # the first wave starts promptly
+
+
+# -- the whole CLI with --backend slurm --------------------------------------------------------
+
+E2E_TREE = {
+    "scripts/train_fake_ok.py": "import sys\nprint('fine', flush=True)\nprint('to stderr', file=sys.stderr)\n",
+    "scripts/train_fake_bad.py": "import sys\nprint('about to fail')\nsys.exit(3)\n",
+    "scripts/train_other.py": "raise SystemExit('not selected')\n",
+}
+
+
+def cli_run(root: Path, backend: str) -> tuple[subprocess.CompletedProcess, dict]:
+    done = run_cli("--root", str(root), "--only", "fake*", "--plain", "--backend", backend,
+                   "--run-id", backend, cwd=root)
+    return done, json.loads((root / "runs" / backend / "manifest.json").read_text())
+
+
+def test_cli_slurm_run_matches_a_local_run(make_repo):
+    root = make_repo(E2E_TREE)
+    local, local_manifest = cli_run(root, "local")
+    slurm_, slurm_manifest = cli_run(root, "slurm")
+    assert (local.returncode, slurm_.returncode) == (1, 1), slurm_.stdout + slurm_.stderr
+    assert [local_manifest["status"], slurm_manifest["status"]] == ["failed", "failed"]
+    assert (local_manifest["backend"], slurm_manifest["backend"]) == ("local", "slurm")
+
+    def outcome(manifest: dict) -> dict:
+        return {rec["id"]: (rec["status"], rec["exit_code"], rec["signal"], rec["attempts"], rec["log"])
+                for rec in manifest["jobs"]}
+
+    assert outcome(slurm_manifest) == outcome(local_manifest) == {
+        "fake_bad": ("FAILED", 3, None, 1, "logs/fake_bad.log"),
+        "fake_ok": ("SUCCEEDED", 0, None, 1, "logs/fake_ok.log")}
+    for job_id in ("fake_ok", "fake_bad"):
+        assert ((root / "runs/slurm/logs" / f"{job_id}.log").read_text()
+                == (root / "runs/local/logs" / f"{job_id}.log").read_text())
+    assert "#SBATCH --comment=slurm/fake_ok" in (root / "runs/slurm/logs/fake_ok.sbatch").read_text()
+
+
+def test_cli_dry_run_prints_batch_scripts_and_submits_nothing(make_repo):
+    root = make_repo({**E2E_TREE, "pyproject.toml": '[tool.runall]\nbackend = "slurm"\n'
+                                                    '[tool.runall.slurm]\npartition = "nowhere"\n'})
+    done = run_cli("--root", str(root), "--only", "fake*", "--dry-run", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("#!/bin/bash") == 2 and "#SBATCH --partition=nowhere" in done.stdout
+    assert "#SBATCH --comment=RUN_ID/fake_ok" in done.stdout
+    assert not (root / "runs").exists()
+
+
+def test_cli_ctrl_c_leaves_nothing_in_squeue(make_repo):
+    root = make_repo({"scripts/train_fake_long.py": "import time\nprint('started', flush=True)\ntime.sleep(300)\n"})
+    proc = subprocess.Popen([sys.executable, str(SHIM), "--root", str(root), "--backend", "slurm", "--plain",
+                             "--run-id", "int", "--grace", "5"], cwd=root, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        log, deadline = root / "runs/int/logs/fake_long.log", time.monotonic() + 120
+        while not (log.exists() and "started" in log.read_text()):
+            assert time.monotonic() < deadline and proc.poll() is None, "the job never started"
+            time.sleep(0.2)
+        manifest = json.loads((root / "runs/int/manifest.json").read_text())
+        slurm_id = manifest["jobs"][0]["backend_ref"]["slurm_job_id"]
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out
+    queued = subprocess.run(["squeue", "-h", f"--jobs={slurm_id}", "-o", "%i %T"], capture_output=True, text=True)
+    assert queued.stdout.strip() == ""
+    record = json.loads((root / "runs/int/manifest.json").read_text())["jobs"][0]
+    assert (record["status"], record["reason"]) == ("CANCELLED", "interrupted")

@@ -20,6 +20,7 @@ from conftest import SHIM, run_cli
 from runall.tracking.entries import argv_options, job_params, metric_series
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # MLflow on SQLAlchemy 2.1
 
 TRAIN = '''\
 import argparse, json, os

@@ -130,6 +130,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.list:
         print_list(jobs, args.format)
         return 0
+    if args.dry_run and execution.backend_name(args, config) == "slurm":
+        return execution.print_slurm_scripts(args, jobs, settings.root, settings.to_dict(), config)
     if args.dry_run:
         print_dry_run(jobs, str(settings.root), args.format)
         return 0

@@ -7,8 +7,10 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 from .settings import DEFAULT_SKIP_DIRS, Settings
 
@@ -40,6 +42,8 @@ def _read_gitignore(directory: str, base: str, found: Discovery) -> _Ignore | No
     path = os.path.join(directory, ".gitignore")
     try:
         with open(path, encoding="utf-8") as handle:
+            import pathspec  # only when a .gitignore exists: keeps start-up fast
+
             return _Ignore(base, pathspec.GitIgnoreSpec.from_lines(handle))
     except FileNotFoundError:
         return None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
-import yaml
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import UsageError
 from .roles import ROLES
+
+if TYPE_CHECKING:
+    import yaml
 
 
 @dataclass
@@ -124,6 +125,8 @@ def _line(node: yaml.Node) -> int:
 
 
 def _pairs(node: yaml.Node, where: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         raise UsageError("expected a mapping", where=f"{where}:{_line(node)}")
     return [(str(k.value), k, v) for k, v in node.value]
@@ -170,6 +173,8 @@ def load_jobfile(path: Path, root: Path) -> list[Declared]:
         return []
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read job file ({exc})", where=str(path)) from None
+    import yaml  # only when a job file exists: keeps start-up fast
+
     try:
         document = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

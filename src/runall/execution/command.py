@@ -23,8 +23,10 @@ from .backend import Backend
 from .events import JobStatus, Reporter
 from .local import LocalBackend
 from .reporter import PlainReporter
-from .resources import Capacity, ResourcePool, check_jobs, cpu_count, detect_capacity
-from .runner import RunOptions, Runner, job_token
+from .resources import Allocation, Capacity, ResourcePool, check_jobs, cpu_count, detect_capacity
+from .runner import RunOptions, Runner, job_token, launch_spec
+from .sbatch import parse_settings
+from .slurm import SlurmBackend
 from .scheduler import Scheduler, check_dependencies
 
 DEFAULTS: dict[str, Any] = {
@@ -37,6 +39,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 _LOWER_BOUNDS = {"max_workers": 1, "retries": 0, "grace": 0, "retry_delay": 0, "gpus": 0}
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+BACKENDS = ("local", "slurm")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--resume", nargs="?", const="latest", metavar="RUN_ID",
         help="rerun the jobs of a run (default: the latest) that did not succeed")
     add("--runs-dir", metavar="DIR", help="where run directories go (default: runs)")
+    add("--backend", choices=BACKENDS,
+        help="where jobs run: local subprocesses or sbatch jobs on a Slurm cluster (default: local)")
+    add("--detach", action="store_true",
+        help="with --backend slurm: submit every job (dependencies as afterok) and exit; see --status")
+    add("--status", nargs="?", const="latest", metavar="RUN_ID",
+        help="ask Slurm once about a run's jobs (default: the latest), update its manifest and print it")
     tracking.add_arguments(parser)
     output = parser.add_argument_group("progress and reports")
     output.add_argument("--plain", action="store_true",
@@ -79,7 +88,10 @@ def run_jobs(args: argparse.Namespace, jobs: list[Job], root: Path, settings: di
     command line wins. The runs dir is `--runs-dir`, else `settings["runs_dir"]`, else runs.
     """
     options = resolve_options(args, config)
-    capacity = _capacity(options)
+    name = backend_name(args, config)
+    if getattr(args, "detach", False) and name != "slurm":
+        raise UsageError("needs --backend slurm (or backend = \"slurm\" in [tool.runall])", where="--detach")
+    capacity = _cluster_capacity(options, jobs) if name == "slurm" else _capacity(options)
     check_run(jobs, capacity)
     runs_dir = _runs_dir(args, root, settings.get("runs_dir"))
     run_id = args.run_id or new_run_id()
@@ -91,9 +103,13 @@ def run_jobs(args: argparse.Namespace, jobs: list[Job], root: Path, settings: di
     expected = expected_durations(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest.create(runs_dir / run_id, jobs, root=root, settings=settings, options=options,
-                               extra={"capacity": capacity.to_dict(), "orchestrator": _orchestrator()})
+                               extra={"capacity": capacity.to_dict(), "orchestrator": _orchestrator(),
+                                      "backend": name})
     update_latest(runs_dir, run_id)
-    return _execute(args, manifest, jobs, options, capacity, root, reporter, expected, tracked=tracked)
+    if getattr(args, "detach", False):
+        return _submit_detached(manifest, jobs, options, root, config)
+    return _execute(args, manifest, jobs, options, capacity, root, reporter, expected,
+                    backend=make_backend(name, jobs, options, config), tracked=tracked)
 
 
 def resume(args: argparse.Namespace, root: Path, *, reporter: Reporter | None = None,
@@ -107,15 +123,17 @@ def resume(args: argparse.Namespace, root: Path, *, reporter: Reporter | None = 
     _refuse_if_running(manifest)
     tracked = tracking.resolve(args, root, manifest.data.get("tracking"))
     options = resolve_options(args, config, manifest.data.get("options"))
-    capacity = _capacity(options)
+    name = backend_name(args, config, manifest.data.get("backend"))
     jobs = [Job.from_dict(rec["job"]) for rec in manifest.records() if rec["status"] != JobStatus.SUCCEEDED.value]
+    capacity = _cluster_capacity(options, jobs) if name == "slurm" else _capacity(options)
     check_run(jobs, capacity)
-    backend = LocalBackend()
+    backend = make_backend(name, jobs, options, config)
     backend.kill_stale([manifest.record(job.id).get("backend_ref") or {"token": job_token(manifest.run_id, job.id)}
                         for job in jobs])
     for job in jobs:
         _reset(manifest, job.id)
     manifest.set(status="running", exit_code=None, finished=None, options=options, capacity=capacity.to_dict(),
+                 backend=name,
                  orchestrator=_orchestrator(), resumed=[*manifest.data.get("resumed", []), iso(time.time())])
     manifest.save()
     satisfied = [rec["id"] for rec in manifest.records() if rec["status"] == JobStatus.SUCCEEDED.value]
@@ -181,7 +199,7 @@ def _execute(args: argparse.Namespace, manifest: Manifest, jobs: Sequence[Job], 
              capacity: Capacity, root: Path, reporter: Reporter | None, expected: dict[str, float],
              satisfied: Iterable[str] = (),
              backend: Backend[Any] | None = None, *, tracked: tracking.TrackingConfig | None = None) -> int:
-    scheduler = Scheduler(jobs, ResourcePool(capacity), expected, satisfied)
+    scheduler = Scheduler(jobs, _pool(capacity, backend), expected, satisfied)
     run_options = RunOptions(timeout=options["timeout"], grace=options["grace"], retries=options["retries"],
                              retry_delay=options["retry_delay"], fail_fast=options["fail_fast"],
                              thread_limits=options["thread_limits"])
@@ -204,6 +222,140 @@ def _write_reports(args: argparse.Namespace, manifest: Manifest) -> None:
 def _capacity(options: dict[str, Any]) -> Capacity:
     slots = (options["max_workers"] or cpu_count()) if options["parallel"] else 1
     return detect_capacity(slots, options["gpus"])
+
+
+def backend_name(args: argparse.Namespace, config: Mapping[str, Any] | None = None,
+                 recorded: str | None = None) -> str:
+    """`--backend`, else the run's recorded backend (resume), else `[tool.runall] backend`, else local."""
+    name = getattr(args, "backend", None) or recorded or (config or {}).get("backend") or "local"
+    if name not in BACKENDS:
+        raise UsageError(f"must be one of {', '.join(BACKENDS)}, got {name!r}", where="[tool.runall] backend")
+    return str(name)
+
+
+def make_backend(name: str, jobs: Sequence[Job], options: Mapping[str, Any],
+                 config: Mapping[str, Any] | None = None) -> Backend[Any]:
+    """The backend called `name`; Slurm's settings come from `[tool.runall.slurm]`."""
+    if name == "slurm":
+        return SlurmBackend(jobs, parse_settings((config or {}).get("slurm", {})), timeout=options["timeout"])
+    return LocalBackend()
+
+
+def print_slurm_scripts(args: argparse.Namespace, jobs: Sequence[Job], root: Path, settings: Mapping[str, Any],
+                        config: Mapping[str, Any] | None = None, out: TextIO | None = None) -> int:
+    """`--dry-run --backend slurm`: the batch script each job's first attempt would submit; submits nothing.
+
+    Rendered as the runner renders them (a job is submitted once its dependencies have
+    succeeded, so no `--dependency` line); RUN_ID stands for the run id unless `--run-id`.
+    """
+    out = out or sys.stdout
+    options = resolve_options(args, config)
+    check_run(jobs, _cluster_capacity(options, jobs))
+    backend = SlurmBackend(jobs, parse_settings((config or {}).get("slurm", {})), timeout=options["timeout"])
+    run_id = args.run_id or "RUN_ID"
+    run_dir = _runs_dir(args, root, settings.get("runs_dir")) / run_id
+    out.write(f"# {len(jobs)} job(s), each submitted with sbatch from {run_dir / 'logs'}\n")
+    for job in jobs:
+        spec = launch_spec(run_dir, run_id, job, Allocation(job.cpus, (), job.memory or 0), 1, root,
+                           options["thread_limits"])
+        out.write(f"\n# ---- {job.id}: {spec.log_path.with_suffix('.sbatch')}\n{backend.script(spec)}")
+    return 0
+
+
+def _submit_detached(manifest: Manifest, jobs: Sequence[Job], options: Mapping[str, Any], root: Path,
+                     config: Mapping[str, Any] | None, out: TextIO | None = None) -> int:
+    """`--detach`: submit every job once, parents first, a dependency as `afterok`; record the Slurm ids.
+
+    Nothing is polled or cancelled afterwards (`--status` looks); no retries. Returns 1 when a
+    submission failed (its dependents are SKIPPED), else 0.
+    """
+    out = out or sys.stdout
+    backend = SlurmBackend(jobs, parse_settings((config or {}).get("slurm", {})), timeout=options["timeout"])
+    by_id, done, failed = {job.id: job for job in jobs}, set(), set()
+    while len(done) < len(jobs):
+        for job in jobs:
+            if job.id in done or any(dep in by_id and dep not in done for dep in job.after):
+                continue
+            done.add(job.id)
+            broken = next((dep for dep in job.after if dep in failed), None)
+            if broken:
+                failed.add(job.id)
+                manifest.update(job.id, status=JobStatus.SKIPPED.value, reason=f"dependency {broken} did not succeed")
+                continue
+            spec = launch_spec(manifest.run_dir, manifest.run_id, job, Allocation(job.cpus, (), job.memory or 0), 1,
+                               root, options["thread_limits"])
+            log = spec.log_path.relative_to(manifest.run_dir).as_posix()
+            start = time.time()
+            try:
+                handle = backend.start(spec)
+            except OSError as exc:
+                failed.add(job.id)
+                manifest.update(job.id, status=JobStatus.FAILED.value, attempts=1, start=iso(start), log=log,
+                                reason=str(exc))
+                out.write(f"FAILED     {job.id}: {exc}\n")
+                continue
+            manifest.update(job.id, status=JobStatus.RUNNING.value, attempts=1, start=iso(start), log=log,
+                            backend_ref=handle.ref())
+            out.write(f"SUBMITTED  {job.id}  Slurm job {handle.slurm_id}\n")
+    manifest.set(status="submitted", exit_code=None, detached=True)
+    manifest.save()
+    out.write(f"{len(jobs) - len(failed)} job(s) submitted. Run {manifest.run_id}; "
+              f"check with --status {manifest.run_id}\n")
+    return 1 if failed else 0
+
+
+def status(args: argparse.Namespace, root: Path, out: TextIO | None = None) -> int:
+    """`--status [RUN_ID]`: one squeue (+ sacct) call for the run's unfinished Slurm jobs; record what
+    ended in the manifest (and the run's result once all have), print each job. 1 if Slurm cannot be asked."""
+    out = out or sys.stdout
+    manifest = Manifest.load(resolve_run_dir(_runs_dir(args, root), args.status))
+    ids = {rec["id"]: str(rec["backend_ref"]["slurm_job_id"]) for rec in manifest.records()
+           if rec["status"] == JobStatus.RUNNING.value and (rec.get("backend_ref") or {}).get("slurm_job_id")}
+    try:
+        found = SlurmBackend([], parse_settings({})).query(list(ids.values())) if ids else {}
+    except OSError as exc:
+        print(f"runall: error: cannot ask Slurm: {exc}", file=sys.stderr)
+        return 1
+    for job_id, slurm_id in ids.items():
+        record = found.get(slurm_id)
+        if record is None or not record.final:
+            continue
+        info = record.outcome()
+        outcome = {"status": (info.status or JobStatus.FAILED).value, "exit_code": info.exit_code,
+                   "signal": info.signal, "reason": info.reason}
+        rec = manifest.record(job_id)
+        manifest.add_attempt(job_id, {"attempt": rec["attempts"], "log": rec["log"], "start": rec["start"], **outcome})
+        manifest.update(job_id, **outcome, backend_ref=None)
+    records = manifest.records()
+    if all(JobStatus(rec["status"]).final for rec in records) and manifest.data.get("status") in ("submitted", "running"):
+        ok = all(rec["status"] == JobStatus.SUCCEEDED.value or not rec["job"].get("required", True) for rec in records)
+        manifest.set(status="succeeded" if ok else "failed", exit_code=0 if ok else 1, finished=iso(time.time()))
+    manifest.save()
+    width = max([len(rec["id"]) for rec in records] + [2])
+    out.write(f"{'ID':<{width}}  {'STATUS':<10} {'SLURM':<8} SLURM STATE\n")
+    for rec in records:
+        slurm_id = ids.get(rec["id"], "-")
+        state = found[slurm_id].state if slurm_id in found else ("unknown" if slurm_id != "-" else "-")
+        out.write(f"{rec['id']:<{width}}  {rec['status']:<10} {slurm_id:<8} {state}"
+                  f"{'  ' + rec['reason'] if rec.get('reason') else ''}\n")
+    out.write(f"Run {manifest.run_id}: {manifest.data.get('status')}\n")
+    return 0
+
+
+def _cluster_capacity(options: Mapping[str, Any], jobs: Sequence[Job]) -> Capacity:
+    """On Slurm the cluster decides what fits: room for every job at once (`--max-workers` caps
+    how many are submitted at a time); nothing is checked against this machine's cores or GPUs."""
+    slots = options["max_workers"] or max(1, len(jobs))
+    return Capacity(slots, max(1, sum(job.cpus for job in jobs)),
+                    tuple(str(i) for i in range(sum(job.gpus for job in jobs))),
+                    max(1, sum(job.memory or 0 for job in jobs)))
+
+
+def _pool(capacity: Capacity, backend: Backend[Any] | None) -> ResourcePool:
+    """The scheduler's pool; on Slurm it ignores this machine's free memory."""
+    if isinstance(backend, SlurmBackend):
+        return ResourcePool(capacity, available_memory=lambda: capacity.memory)
+    return ResourcePool(capacity)
 
 
 def _runs_dir(args: argparse.Namespace, root: Path, configured: str | None = None) -> Path:
