@@ -4,7 +4,6 @@ Importing this package does not import MLflow; only a tracked run does, on a bac
 """
 
 from .config import INSTALL_COMMAND, TrackingConfig, add_arguments, resolve
-from .mlflow_reporter import MlflowReporter
 from .observer import Tee, observe
 
-__all__ = ["INSTALL_COMMAND", "MlflowReporter", "Tee", "TrackingConfig", "add_arguments", "observe", "resolve"]
+__all__ = ["INSTALL_COMMAND", "Tee", "TrackingConfig", "add_arguments", "observe", "resolve"]

@@ -53,15 +53,17 @@ def default_store_uri(root: Path) -> str:
 def resolve(args: argparse.Namespace, root: Path, recorded: Mapping[str, Any] | None = None) -> TrackingConfig | None:
     """The tracking config, or None when tracking is off.
 
-    On: `--mlflow` (or `--mlflow-experiment`), else `[tool.runall] tracking = "mlflow"`, else a
-    resumed run that was tracked (`recorded`). UsageError (exit 2) on bad config or, when on,
-    when MLflow is not installed.
+    On or off: `--mlflow`/`--no-mlflow` (`--mlflow-experiment` implies on), else on for a resumed
+    run that was tracked (`recorded`), else `[tool.runall] tracking`. UsageError (exit 2) on bad
+    config or, when on, when MLflow is not installed.
     """
     table, text = read_pyproject(root)
     pyproject = root / "pyproject.toml"
     wanted, where = args.mlflow, "--mlflow"
     if wanted is None and args.mlflow_experiment:
         wanted, where = True, "--mlflow-experiment"
+    if wanted is None and recorded:
+        wanted, where = True, "--resume (the run was tracked; --no-mlflow resumes without)"
     if "tracking" in table:
         configured = _where(pyproject, text, "tool.runall", "tracking")
         if table["tracking"] not in TRACKERS:
@@ -69,8 +71,6 @@ def resolve(args: argparse.Namespace, root: Path, recorded: Mapping[str, Any] | 
                              where=configured)
         if wanted is None:
             wanted, where = table["tracking"] == "mlflow", configured
-    if wanted is None and recorded:
-        wanted, where = True, "--resume (the run was tracked; --no-mlflow resumes without)"
     if not wanted:
         return None
     if importlib.util.find_spec("mlflow") is None:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import TrackingConfig
-from .mlflow_reporter import MlflowReporter
 
 if TYPE_CHECKING:
     from ..execution.events import JobEvent, Reporter, RunResult
@@ -30,4 +29,8 @@ class Tee:
 
 def observe(reporter: Reporter, config: TrackingConfig | None, manifest: Manifest, root: Path) -> Reporter:
     """`reporter` as is when tracking is off; else it and an MlflowReporter for this run."""
-    return reporter if config is None else Tee(reporter, MlflowReporter(config, manifest, root))
+    if config is None:
+        return reporter
+    from .mlflow_reporter import MlflowReporter     # loaded only for a tracked run
+
+    return Tee(reporter, MlflowReporter(config, manifest, root))
