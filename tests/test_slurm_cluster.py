@@ -273,3 +273,30 @@ def test_cli_ctrl_c_leaves_nothing_in_squeue(make_repo):
     assert queued.stdout.strip() == ""
     record = json.loads((root / "runs/int/manifest.json").read_text())["jobs"][0]
     assert (record["status"], record["reason"]) == ("CANCELLED", "interrupted")
+
+
+def test_cli_detach_then_status(make_repo):
+    root = make_repo({**E2E_TREE, "scripts/train_fake_child.py": "print('ran')\n",
+                      "runall.yaml": "jobs:\n  - script: scripts/train_fake_child.py\n    after: [fake_bad]\n"})
+    began = time.monotonic()
+    done = run_cli("--root", str(root), "--only", "fake*", "--backend", "slurm", "--detach", "--run-id", "d", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("SUBMITTED") == 3 and time.monotonic() - began < 30
+    refs = {rec["id"]: rec["backend_ref"] for rec in json.loads((root / "runs/d/manifest.json").read_text())["jobs"]}
+    assert all(ref and ref["slurm_job_id"] for ref in refs.values())
+    child = (root / "runs/d/logs/fake_child.sbatch").read_text()
+    assert f"--dependency=afterok:{refs['fake_bad']['slurm_job_id']}" in child
+    deadline = time.monotonic() + 120
+    while True:
+        status = run_cli("--root", str(root), "--status", cwd=root)
+        assert status.returncode == 0, status.stderr
+        if "Run d: submitted" not in status.stdout:
+            break
+        assert time.monotonic() < deadline, status.stdout
+        time.sleep(1)
+    assert status.stdout.rstrip().endswith("Run d: failed"), status.stdout
+    manifest = json.loads((root / "runs/d/manifest.json").read_text())
+    assert (manifest["status"], manifest["exit_code"]) == ("failed", 1)
+    assert {rec["id"]: (rec["status"], rec["exit_code"]) for rec in manifest["jobs"]} == {
+        "fake_ok": ("SUCCEEDED", 0), "fake_bad": ("FAILED", 3), "fake_child": ("SKIPPED", None)}
+    assert (root / "runs/d/logs/fake_ok.log").read_text() == "fine\nto stderr\n"

@@ -122,6 +122,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"job file {args.config!r} does not exist", where="--config")
     if args.inspect:
         return _inspect(args, settings)
+    if args.status:     # --backend slurm --detach runs: ask Slurm once (execution.command.status)
+        args.runs_dir = args.runs_dir or settings.runs_dir
+        return execution.status(args, settings.root)
     if args.resume:
         args.runs_dir = args.runs_dir or settings.runs_dir
         return execution.resume(args, settings.root, config=config)

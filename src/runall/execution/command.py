@@ -93,6 +93,7 @@ def run_jobs(args: argparse.Namespace, jobs: list[Job], root: Path, settings: di
         raise UsageError("needs --backend slurm (or backend = \"slurm\" in [tool.runall])", where="--detach")
     capacity = _cluster_capacity(options, jobs) if name == "slurm" else _capacity(options)
     check_run(jobs, capacity)
+    backend = make_backend(name, jobs, options, config)     # bad [tool.runall.slurm]: exit 2 before the run dir
     runs_dir = _runs_dir(args, root, settings.get("runs_dir"))
     run_id = args.run_id or new_run_id()
     if not _RUN_ID.fullmatch(run_id) or run_id == "latest":
@@ -109,7 +110,7 @@ def run_jobs(args: argparse.Namespace, jobs: list[Job], root: Path, settings: di
     if getattr(args, "detach", False):
         return _submit_detached(manifest, jobs, options, root, config)
     return _execute(args, manifest, jobs, options, capacity, root, reporter, expected,
-                    backend=make_backend(name, jobs, options, config), tracked=tracked)
+                    backend=backend, tracked=tracked)
 
 
 def resume(args: argparse.Namespace, root: Path, *, reporter: Reporter | None = None,
@@ -324,7 +325,8 @@ def status(args: argparse.Namespace, root: Path, out: TextIO | None = None) -> i
         outcome = {"status": (info.status or JobStatus.FAILED).value, "exit_code": info.exit_code,
                    "signal": info.signal, "reason": info.reason}
         rec = manifest.record(job_id)
-        manifest.add_attempt(job_id, {"attempt": rec["attempts"], "log": rec["log"], "start": rec["start"], **outcome})
+        manifest.add_attempt(job_id, {"attempt": rec["attempts"], "log": rec["log"], "start": rec["start"], **outcome,
+                                      "slurm_job_id": slurm_id})
         manifest.update(job_id, **outcome, backend_ref=None)
     records = manifest.records()
     if all(JobStatus(rec["status"]).final for rec in records) and manifest.data.get("status") in ("submitted", "running"):
@@ -334,8 +336,8 @@ def status(args: argparse.Namespace, root: Path, out: TextIO | None = None) -> i
     width = max([len(rec["id"]) for rec in records] + [2])
     out.write(f"{'ID':<{width}}  {'STATUS':<10} {'SLURM':<8} SLURM STATE\n")
     for rec in records:
-        slurm_id = ids.get(rec["id"], "-")
-        state = found[slurm_id].state if slurm_id in found else ("unknown" if slurm_id != "-" else "-")
+        slurm_id = ids.get(rec["id"]) or str(((rec.get("history") or [{}])[-1]).get("slurm_job_id") or "-")
+        state = found[slurm_id].state if slurm_id in found else ("unknown" if rec["id"] in ids else "-")
         out.write(f"{rec['id']:<{width}}  {rec['status']:<10} {slurm_id:<8} {state}"
                   f"{'  ' + rec['reason'] if rec.get('reason') else ''}\n")
     out.write(f"Run {manifest.run_id}: {manifest.data.get('status')}\n")
