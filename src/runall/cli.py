@@ -122,11 +122,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"job file {args.config!r} does not exist", where="--config")
     if args.inspect:
         return _inspect(args, settings)
+    args.runs_dir = args.runs_dir or settings.runs_dir
     if args.status:     # --backend slurm --detach runs: ask Slurm once (execution.command.status)
-        args.runs_dir = args.runs_dir or settings.runs_dir
         return execution.status(args, settings.root)
     if args.resume:
-        args.runs_dir = args.runs_dir or settings.runs_dir
         return execution.resume(args, settings.root, config=config)
     jobs = collect_jobs(settings, _global_values(args, settings), parse_grid_option(args.grid))
     jobs = select(jobs, args.only, args.exclude, args.tag, args.keywords)
