@@ -12,7 +12,8 @@ import pytest
 
 from helpers_procs import driver_argv, job_argv, parse_options, survivors, write_spec
 from runall.errors import UsageError
-from runall.execution import PlainReporter, run_jobs
+from runall.execution.command import run_jobs
+from runall.execution.reporter import PlainReporter
 from runall.model import Job
 
 

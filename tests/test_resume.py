@@ -14,7 +14,8 @@ import pytest
 from helpers_procs import (driver_argv, job_argv, kill_pids, parse_options, recorded_pids, survivors,
                            wait_for, write_spec)
 from runall.errors import UsageError
-from runall.execution import PlainReporter, resume, run_jobs
+from runall.execution.command import resume, run_jobs
+from runall.execution.reporter import PlainReporter
 from runall.model import Job
 
 

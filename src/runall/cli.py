@@ -6,12 +6,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Sequence
 
 from . import __version__
 from .discovery import discover
 from .errors import EXIT_INTERRUPTED, UsageError
-from .execution import command as execution
+from .execution.options import add_arguments as add_execution_arguments
 from .flag_cache import FlagCache
 from .flags import ScriptFlags
 from .grid import parse_grid_option
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     discovery = parser.add_argument_group("discovery and configuration")
     discovery.add_argument("--config", metavar="FILE", help="job file (default: runall.yaml)")
     discovery.add_argument("--no-cache", action="store_true", help="re-read every script's flags")
-    execution.add_arguments(parser)
+    add_execution_arguments(parser)
     return parser
 
 
@@ -123,15 +124,16 @@ def _run(args: argparse.Namespace) -> int:
     if args.inspect:
         return _inspect(args, settings)
     args.runs_dir = args.runs_dir or settings.runs_dir
-    if args.status:     # --backend slurm --detach runs: ask Slurm once (execution.command.status)
-        return execution.status(args, settings.root)
+    if args.status:     # --backend slurm --detach runs: ask Slurm once
+        return _execution().status(args, settings.root)
     if args.resume:
-        return execution.resume(args, settings.root, config=config)
+        return _execution().resume(args, settings.root, config=config)
     jobs = collect_jobs(settings, _global_values(args, settings), parse_grid_option(args.grid))
     jobs = select(jobs, args.only, args.exclude, args.tag, args.keywords)
     if args.list:
         print_list(jobs, args.format)
         return 0
+    execution = _execution()
     if args.dry_run and execution.backend_name(args, config) == "slurm":
         return execution.print_slurm_scripts(args, jobs, settings.root, settings.to_dict(), config)
     if args.dry_run:
@@ -141,6 +143,13 @@ def _run(args: argparse.Namespace) -> int:
         _warn("no training scripts found; nothing to run")
         return 0
     return execution.run_jobs(args, jobs, settings.root, settings.to_dict(), config=config)
+
+
+def _execution() -> ModuleType:
+    """The execution stage, imported only when a run needs it: `--list` stays fast."""
+    from .execution import command
+
+    return command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
