@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from runall.flags import sniff_file
-from runall.roles import ROLES, roles_for
+from runall.plan.flags.analyser import sniff_file
+from runall.plan.flags.roles import ROLES, roles_for
 
 CANONICAL = {"epochs": "--epochs", "folds": "--folds", "output_dir": "--output-dir",
              "batch_size": "--batch-size", "seed": "--seed", "data_path": "--data-path", "config": "--config"}
