@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runall.errors import UsageError
+from runall.errors import RecordError, UsageError
 from runall.model import Job, JobStatus
 from runall.record import manifest as manifest_mod
 from runall.record.history import expected_durations
@@ -82,9 +82,10 @@ def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
     monkeypatch.setattr(manifest_mod.os, "fsync", broken_fsync)
     m.mark("a", JobStatus.CANCELLED, "test")
-    with pytest.raises(OSError, match="disk on fire"):
+    with pytest.raises(RecordError, match="cannot write .*manifest.json: disk on fire"):
         m.save()
     assert m.path.read_text() == original
+    assert [p.name for p in m.run_dir.iterdir() if p.name.startswith(".")] == []
 
 
 def test_load_errors(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 from runall import __version__
 from runall.config import (ExecutionOptions, Project, ReportOptions, Sourced, read_project, recorded_values,
                            resolve_values)
-from runall.errors import EXIT_INTERRUPTED, UsageError
+from runall.errors import EXIT_INTERRUPTED, RecordError, UsageError
 from runall.model import Job
 from runall.options import GROUPS, OPTIONS
 from runall.plan.discovery import discover
@@ -164,7 +164,7 @@ def collect(previous: Any, inv: Invocation) -> list[Job]:
     flags: dict[str, ScriptFlags] = {script: cache.sniff(inv.root / script) for script in scripts}
     cache.save()
     jobs = build_jobs(flags, global_values(inv), merge_aliases(inv.settings.aliases), declared,
-                      parse_grid_option(list(inv.value("grid"))), found.scripts)
+                      parse_grid_option(list(inv.value("grid"))), found.scripts, max_jobs=inv.value("max_jobs"))
     return select(jobs, inv.value("only"), inv.value("exclude"), inv.value("tag"), inv.value("keywords"))
 
 
@@ -247,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run_tasks(configure(vars(args)))
-    except UsageError as exc:
+    except (UsageError, RecordError) as exc:
         print(f"runall: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # e.g. `--list | head`: the reader went away, nothing to report

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -59,11 +59,23 @@ class Job:
     params: dict[str, Any] = field(default_factory=dict)    # grid values and declared args
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, used by previews and the run manifest."""
-        return asdict(self)
+        """JSON-ready form, used by previews and the run manifest (lists and dicts copied)."""
+        return {name: _copied(getattr(self, name)) for name in _JOB_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Job":
         """Inverse of `to_dict`, ignoring keys this version does not know."""
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_JOB_FIELDS = tuple(f.name for f in fields(Job))
+
+
+def _copied(value: Any) -> Any:
+    """`value` with its containers copied, as `dataclasses.asdict` would (but without its cost)."""
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    return value

@@ -78,6 +78,8 @@ OPTIONS: tuple[Option, ...] = (
     _o("grid", "--grid", group="values", kind="list", default=(),
        help="one job per value (and per combination, when repeated) for every script that has option NAME",
        argparse={"action": "append", "metavar": "NAME=V1,V2"}),
+    _o("max_jobs", "--max-jobs", group="values", kind="int", minimum=1, default=100_000, config="max_jobs",
+       help="refuse to plan more jobs than this, e.g. from a huge grid (default 100000)", argparse={"metavar": "N"}),
     # discovery and configuration
     _o("roots", config="roots", group="discovery", kind="list", default=(".",)),
     _o("include", config="include", group="discovery", kind="list", default=("train_*.py",)),

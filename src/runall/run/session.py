@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import sys
 import time
@@ -22,12 +23,13 @@ import psutil
 from runall.backends import backend_class
 from runall.backends.base import Backend
 from runall.config import ExecutionOptions, ReportOptions
-from runall.errors import UsageError
+from runall.errors import RecordError, UsageError
 from runall.model import Job, JobStatus
 from runall.record.history import expected_durations
 from runall.record.manifest import Manifest, iso, new_run_id, update_latest
 from runall.record.reports import write_reports
 from runall.run.events import Reporter
+from runall.run.locks import RunLock
 from runall.run.resources import Allocation, Capacity, ResourcePool, check_jobs
 from runall.run.runner import Runner, job_token, launch_spec
 from runall.run.scheduler import Scheduler, check_dependencies
@@ -77,7 +79,12 @@ def check_run(jobs: Sequence[Job], capacity: Capacity) -> None:
 
 
 def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = None) -> int:
-    """Run the jobs in a new run directory (or submit them, detached); returns the exit code."""
+    """Run the jobs in a new run directory (or submit them, detached); returns the exit code.
+
+    The run directory is created exclusively and locked before anything is written, so a
+    second process given the same `--run-id` stops with a usage error. When it cannot be
+    written at all (full disk, read-only file system), nothing is left behind: RecordError.
+    """
     backend = make_backend(request, jobs)
     if request.detach and not backend.can_detach:
         raise UsageError(f"the {request.backend} backend cannot detach; use a cluster backend such as --backend slurm",
@@ -85,35 +92,56 @@ def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = 
     run_id = request.run_id or new_run_id()
     if not _RUN_ID.fullmatch(run_id) or run_id == "latest":
         raise UsageError(f"invalid run id {run_id!r} (letters, digits, '.', '_', '-')", where="--run-id")
-    if (request.runs_dir / run_id).exists():
-        raise UsageError(f"run {run_id!r} already exists; use --resume {run_id}", where="--run-id")
+    run_dir = request.runs_dir / run_id
     expected = expected_durations(request.runs_dir)
-    request.runs_dir.mkdir(parents=True, exist_ok=True)
-    capacity = backend.capacity()
-    manifest = Manifest.create(request.runs_dir / run_id, jobs, root=request.root, meta={
-        "settings": dict(request.settings), "options": request.execution.to_dict(),
-        "capacity": capacity.to_dict(), "orchestrator": _orchestrator(), "backend": request.backend})
-    update_latest(request.runs_dir, run_id)
-    if request.detach:
-        return _submit(manifest, jobs, backend, request)
-    return _execute(manifest, jobs, backend, capacity, request, reporter, expected)
+    try:
+        request.runs_dir.mkdir(parents=True, exist_ok=True)
+        run_dir.mkdir()
+    except FileExistsError:
+        raise UsageError(f"run {run_id!r} already exists; use --resume {run_id}", where="--run-id") from None
+    except OSError as exc:
+        raise RecordError(exc.filename or run_dir, exc) from None
+    lock = RunLock.acquire(run_dir, "--run-id")
+    try:
+        capacity = backend.capacity()
+        try:
+            manifest = Manifest.create(run_dir, jobs, root=request.root, meta={
+                "settings": dict(request.settings), "options": request.execution.to_dict(),
+                "capacity": capacity.to_dict(), "orchestrator": _orchestrator(), "backend": request.backend})
+            update_latest(request.runs_dir, run_id)
+        except RecordError:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        if request.detach:
+            return _submit(manifest, jobs, backend, request)
+        return _execute(manifest, jobs, backend, capacity, request, reporter, expected)
+    finally:
+        lock.release()
 
 
 def resume(manifest: Manifest, request: RunRequest, reporter: Reporter | None = None) -> int:
-    """Rerun, in the same run directory, every job of `manifest` that did not succeed."""
-    _refuse_if_running(manifest)
-    jobs = [rec.job for rec in manifest.records() if rec.status is not JobStatus.SUCCEEDED]
-    backend = make_backend(request, jobs)
-    backend.kill_stale([manifest.record(job.id).backend_ref or {"token": job_token(manifest.run_id, job.id)}
-                        for job in jobs])
-    for job in jobs:
-        manifest.reset_for_resume(job.id)
-    capacity = backend.capacity()
-    manifest.set_meta(status="running", exit_code=None, finished=None, options=request.execution.to_dict(),
-                      capacity=capacity.to_dict(), backend=request.backend, orchestrator=_orchestrator(),
-                      resumed=[*manifest.meta.get("resumed", []), iso(time.time())])
-    manifest.save()
-    return _execute(manifest, jobs, backend, capacity, request, reporter, expected_durations(request.runs_dir))
+    """Rerun, in the same run directory, every job of `manifest` that did not succeed.
+
+    The run is locked first (a second `--resume` of it stops with a usage error) and its
+    manifest read again under the lock."""
+    lock = RunLock.acquire(manifest.run_dir, "--resume")
+    try:
+        manifest = Manifest.load(manifest.run_dir)
+        _refuse_if_running(manifest)
+        jobs = [rec.job for rec in manifest.records() if rec.status is not JobStatus.SUCCEEDED]
+        backend = make_backend(request, jobs)
+        backend.kill_stale([manifest.record(job.id).backend_ref or {"token": job_token(manifest.run_id, job.id)}
+                            for job in jobs])
+        for job in jobs:
+            manifest.reset_for_resume(job.id)
+        capacity = backend.capacity()
+        manifest.set_meta(status="running", exit_code=None, finished=None, options=request.execution.to_dict(),
+                          capacity=capacity.to_dict(), backend=request.backend, orchestrator=_orchestrator(),
+                          resumed=[*manifest.meta.get("resumed", []), iso(time.time())])
+        manifest.save()
+        return _execute(manifest, jobs, backend, capacity, request, reporter, expected_durations(request.runs_dir))
+    finally:
+        lock.release()
 
 
 def preview(jobs: Sequence[Job], request: RunRequest) -> str:
@@ -129,7 +157,14 @@ def preview(jobs: Sequence[Job], request: RunRequest) -> str:
 def status(manifest: Manifest, request: RunRequest, out: TextIO | None = None) -> int:
     """`--status`: ask the backend once about a detached run's unfinished jobs, record what ended
     (and the run's verdict once all have), print each job. 1 when the backend cannot be asked."""
-    out = out or sys.stdout
+    lock = RunLock.acquire(manifest.run_dir, "--status")
+    try:
+        return _status(Manifest.load(manifest.run_dir), request, out or sys.stdout)
+    finally:
+        lock.release()
+
+
+def _status(manifest: Manifest, request: RunRequest, out: TextIO) -> int:
     backend = backend_class(request.backend).create([], request.execution, request.backend_settings)
     waiting = {rec.id: backend.reattach(rec.backend_ref) for rec in manifest.records()
                if rec.status is JobStatus.RUNNING and rec.backend_ref}
@@ -138,10 +173,10 @@ def status(manifest: Manifest, request: RunRequest, out: TextIO | None = None) -
     except OSError as exc:
         print(f"runall: error: cannot ask the {request.backend} backend: {exc}", file=sys.stderr)
         return 1
+    ids = {id(handle): job_id for job_id, handle in waiting.items()}
     for handle, info in ended:
-        job_id = next(i for i, h in waiting.items() if h is handle)
-        manifest.end_attempt(job_id, info.status or JobStatus.FAILED, end=time.time(), exit_code=info.exit_code,
-                             signal=info.signal, reason=info.reason)
+        manifest.end_attempt(ids[id(handle)], info.status or JobStatus.FAILED, end=time.time(),
+                             exit_code=info.exit_code, signal=info.signal, reason=info.reason)
     if all(rec.status.final for rec in manifest.records()) and manifest.status in ("submitted", "running"):
         manifest.finish()
     manifest.save()

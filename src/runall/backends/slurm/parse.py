@@ -8,9 +8,10 @@ from typing import Mapping
 from runall.backends.base import ExitInfo, signal_name
 from runall.model import JobStatus
 
-# `squeue --Format`: id, state, reason and the raw wait status of the batch script.
-SQUEUE_FORMAT = "JobID:|,State:|,Reason:|,exit_code:|"
-SACCT_FIELDS = "JobIDRaw,State,ExitCode"
+# `squeue --array --Format`: id (`A_i` for an array element), state, reason and the raw wait
+# status of the batch script.
+SQUEUE_FORMAT = "JobArrayID:|,State:|,Reason:|,exit_code:|"
+SACCT_FIELDS = "JobID,State,ExitCode"
 ACTIVE_STATES = frozenset({
     "PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD",
     "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED", "RESV_DEL_HOLD",

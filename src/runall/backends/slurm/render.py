@@ -1,10 +1,13 @@
-"""Batch scripts: one pure function renders each attempt's sbatch script; nothing here runs a command."""
+"""Batch scripts: pure functions render each attempt's sbatch script, or one job array's script
+and its argument lines (one per element); nothing here runs a command."""
 
 from __future__ import annotations
 
 import math
+import os
 import re
 import shlex
+from pathlib import Path
 from typing import Sequence
 
 from runall.backends.base import TOKEN_VAR, LaunchSpec
@@ -39,9 +42,14 @@ def sbatch_options(job: Job, spec: LaunchSpec, settings: SlurmSettings,
         f"--output={_directive_value(str(spec.log_path), pattern=True)}",
         f"--chdir={_directive_value(str(spec.cwd))}",
         f"--comment={_directive_value(spec.token)}",
-        "--ntasks=1",
-        f"--cpus-per-task={job.cpus}",
     ]
+    return options + shared_options(job, settings, depends_on)
+
+
+def shared_options(job: Job, settings: SlurmSettings, depends_on: Sequence[str] = ()) -> list[str]:
+    """The options that attempts must share to go out as one job array: resources, limits,
+    where, and dependencies (`afterok` ids, or `afterany:ID` for a run's ordering)."""
+    options = ["--ntasks=1", f"--cpus-per-task={job.cpus}"]
     if job.gpus:
         options.append(f"--gres=gpu:{job.gpus}")
     if job.memory:
@@ -53,20 +61,34 @@ def sbatch_options(job: Job, spec: LaunchSpec, settings: SlurmSettings,
         value = getattr(settings, name)
         if value:
             options.append(f"--{name}={_directive_value(value)}")
-    if depends_on:
-        options += [f"--dependency=afterok:{':'.join(depends_on)}", "--kill-on-invalid-dep=yes"]
-    return options + list(settings.directives)
+    return options + dependency_options(depends_on) + list(settings.directives)
+
+
+def dependency_options(depends_on: Sequence[str]) -> list[str]:
+    """`--dependency`: `afterok` on Slurm ids (ids written `afterany:ID` wait for that job's end
+    whatever its outcome), killing the job if a dependency can never be met."""
+    ok = [d for d in depends_on if not d.startswith("afterany:")]
+    clauses = ([f"afterok:{':'.join(ok)}"] if ok else []) + [d for d in depends_on if d.startswith("afterany:")]
+    if not clauses:
+        return []
+    return [f"--dependency={','.join(clauses)}"] + (["--kill-on-invalid-dep=yes"] if ok else [])
+
+
+def batch_environment(job: Job, spec: LaunchSpec) -> dict[str, str]:
+    """The variables an attempt's batch job sets: Slurm assigns GPUs itself, so a
+    CUDA_VISIBLE_DEVICES from the local allocation is left out unless the job sets it."""
+    env = {k: v for k, v in spec.env.items() if k != "CUDA_VISIBLE_DEVICES" or k in job.env}
+    env[TOKEN_VAR] = spec.token
+    return env
 
 
 def render_script(job: Job, spec: LaunchSpec, settings: SlurmSettings,
                   depends_on: Sequence[str] = ()) -> str:
     """The batch script for one attempt: directives, environment, setup lines, then `exec argv`.
 
-    Slurm assigns GPUs itself, so a CUDA_VISIBLE_DEVICES from the local allocation is left
-    out unless the job sets it. `depends_on` holds Slurm ids (or placeholders in a dry run).
+    `depends_on` holds Slurm ids (or placeholders in a dry run).
     """
-    env = {k: v for k, v in spec.env.items() if k != "CUDA_VISIBLE_DEVICES" or k in job.env}
-    env[TOKEN_VAR] = spec.token
+    env = batch_environment(job, spec)
     lines = ["#!/bin/bash", f"# runall job {job.id}, attempt {spec.attempt}"]
     lines += [f"#SBATCH {option}" for option in sbatch_options(job, spec, settings, depends_on)]
     lines.append("set -e")
@@ -74,3 +96,55 @@ def render_script(job: Job, spec: LaunchSpec, settings: SlurmSettings,
     lines += list(settings.setup)
     lines.append(f"exec {shlex.join(spec.argv)}")
     return "\n".join(lines) + "\n"
+
+
+def render_array(jobs: Sequence[Job], specs: Sequence[LaunchSpec], settings: SlurmSettings, args_path: Path,
+                 out_path: Path, depends_on: Sequence[str] = (), max_running: int | None = None) -> str:
+    """The batch script of a job array whose element i runs `specs[i]`, with `jobs[i]`'s shared
+    options (the same for all). Each element reads line i of `args_path` (`array_line`),
+    sends its output to its own log, sets its environment, runs the setup lines, then
+    execs its argv. What goes wrong before that lands in `out_path`."""
+    first, count = jobs[0], len(specs)
+    names = {job.id.split("@")[0] for job in jobs}
+    comment = os.path.commonprefix([spec.token for spec in specs]) + "*"
+    limit = f"%{max_running}" if max_running else ""
+    lines = ["#!/bin/bash", f"# runall job array: {count} attempts, element i runs line i+1 of {args_path.name}"]
+    lines += [f"#SBATCH {option}" for option in [
+        f"--job-name={_directive_value(names.pop() if len(names) == 1 else 'runall')}",
+        f"--output={_directive_value(str(out_path), pattern=True)}",
+        "--open-mode=append",
+        f"--chdir={_directive_value(str(specs[0].cwd))}",
+        f"--comment={_directive_value(comment)}",
+        f"--array=0-{count - 1}{limit}",
+        *shared_options(first, settings, depends_on)]]
+    lines += ["set -e",
+              f"mapfile -t -s \"$SLURM_ARRAY_TASK_ID\" -n 1 line < {shlex.quote(str(args_path))}",
+              'eval "set -- ${line[0]}"',
+              'exec >"$1" 2>&1',
+              "shift",
+              'while [ "$1" != -- ]; do export "$1"; shift; done',
+              "shift"]
+    lines += list(settings.setup)
+    lines.append('exec "$@"')
+    return "\n".join(lines) + "\n"
+
+
+def array_line(job: Job, spec: LaunchSpec) -> str:
+    """One element of an array: its log, its environment (`NAME=value`), `--`, its argv, as
+    shell words on one line (control characters written as `$'\\n'`)."""
+    env = batch_environment(job, spec)
+    words = [str(spec.log_path), *(f"{name}={value}" for name, value in sorted(env.items())), "--", *spec.argv]
+    return " ".join(_word(word) for word in words)
+
+
+def _word(text: str) -> str:
+    """A shell word on one line: shlex quoting, or ANSI-C quoting where a control character
+    (a newline, say) would break the line."""
+    if not _CONTROL.search(text):
+        return shlex.quote(text)
+    escaped = "".join(_ESCAPES.get(c, f"\\x{ord(c):02x}" if _CONTROL.match(c) else c) for c in text)
+    return f"$'{escaped}'"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
