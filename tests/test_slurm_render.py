@@ -178,3 +178,48 @@ def test_final_states_map_to_manifest_states(record, expected):
 def test_failed_states_are_retried_like_local_failures():
     for state in ("NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "TIMEOUT"):
         assert SlurmRecord(state).outcome().status.retryable
+
+
+# -- job arrays: the script and argument lines, run by a real bash (no cluster needed) --------
+
+TRICKY = ["it's", "two\nlines", "$HOME and `id`", "back\\slash", "*", "", "tab\there", "50%"]
+
+
+def test_array_elements_get_their_own_log_environment_and_exact_argv(tmp_path: Path):
+    import json
+    import subprocess
+    import sys
+
+    from runall.backends.slurm.render import array_line, render_array
+
+    show = "import json, os, sys; print(json.dumps([sys.argv[1:], os.environ.get('MODE'), os.environ['RUNALL_JOB_TOKEN']]))"
+    jobs = [make_job(id=f"g@x={i}", argv=[sys.executable, "-c", show, *TRICKY[i:]]) for i in range(3)]
+    specs = [make_spec(job, argv=job.argv, cwd=tmp_path, env={"MODE": f"m {i}\n", "CUDA_VISIBLE_DEVICES": ""},
+                       log_path=tmp_path / "logs" / f"g{i}.log", token=f"run/g@x={i}") for i, job in enumerate(jobs)]
+    (tmp_path / "logs").mkdir()
+    args = tmp_path / "logs" / "g0+2.args"
+    args.write_text("".join(array_line(job, spec) + "\n" for job, spec in zip(jobs, specs)))
+    assert len(args.read_text().splitlines()) == 3                   # one line per element, newlines escaped
+    script = render_array(jobs, specs, SlurmSettings(setup=("export SETUP_RAN=1",)), args,
+                          tmp_path / "logs" / "g0+2.out", max_running=2)
+    assert "#SBATCH --array=0-2%2\n" in script and "#SBATCH --job-name=g\n" in script
+    assert "#SBATCH --comment=run/g@x=*\n" in script and "CUDA_VISIBLE_DEVICES" not in args.read_text()
+    (tmp_path / "element.sh").write_text(script)
+    for i in (2, 0, 1):
+        done = subprocess.run(["bash", str(tmp_path / "element.sh")], cwd=tmp_path, capture_output=True, text=True,
+                              env={"PATH": "/usr/bin:/bin", "SLURM_ARRAY_TASK_ID": str(i)})
+        assert done.returncode == 0 and done.stdout == done.stderr == "", done
+        assert json.loads((tmp_path / "logs" / f"g{i}.log").read_text()) == [TRICKY[i:], f"m {i}\n", f"run/g@x={i}"]
+
+
+def test_arrays_group_attempts_that_share_options_and_split_at_max_array_size(tmp_path: Path):
+    jobs = [make_job(id=f"a{i}") for i in range(5)] + [make_job(id="big", cpus=4), make_job(id="after", after=["a0"])]
+    backend = SlurmBackend(jobs, SlurmSettings(), max_workers=3)
+    backend._max_array = 2
+    specs = [make_spec(job, log_path=tmp_path / f"{job.id}.log", token=f"r/{job.id}") for job in jobs]
+    groups = backend._groups(specs, with_dependencies=True)
+    assert [[[s.job_id for s in chunk] for chunk in group] for group in groups] == [
+        [["a0", "a1"], ["a2", "a3"], ["a4", "after"]], [["big"]]]   # nothing of a0 is queued yet: no dependency
+    text = backend.preview(specs)
+    assert text.startswith("# 7 job(s) in 4 sbatch submission(s)") and text.count("#SBATCH --array=0-1%3\n") == 3
+

@@ -9,6 +9,7 @@ invocation and returns the next input, or an exit code to stop with (nox's `task
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Mapping, Sequence
 
-from runall import __version__
+from runall import __version__, listcache
 from runall.config import (ExecutionOptions, Project, ReportOptions, Sourced, read_project, recorded_values,
                            resolve_values)
 from runall.errors import EXIT_INTERRUPTED, RecordError, UsageError
@@ -34,10 +35,29 @@ from runall.plan.settings import Settings, settings_from
 from runall.view.preview import print_inspect, print_list
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, told the terminal's width (argparse would import shutil for it)."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_columns() - 2)
+
+
+def _columns() -> int:
+    """The terminal's width as `shutil.get_terminal_size` finds it: COLUMNS, the terminal, else 80."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 def build_parser() -> argparse.ArgumentParser:
     """All options, grouped by the stage that uses them; unset options stay None."""
     parser = argparse.ArgumentParser(
-        prog="run_all_training.py",
+        prog="run_all_training.py", formatter_class=_HelpFormatter,
         description="Discover every training script in a repository and run them all.")
     parser.add_argument("--version", action="version", version=f"runall {__version__}")
     groups: dict[str, Any] = {}
@@ -52,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         extra = dict(option.argparse)
         if "exclusive" in extra:
             name = extra.pop("exclusive")
-            target = exclusive.setdefault(name, target.add_mutually_exclusive_group())
+            if name not in exclusive:       # (setdefault would make an empty group per option: --help fails)
+                exclusive[name] = target.add_mutually_exclusive_group()
+            target = exclusive[name]
         if extra.get("action") == "boolean_optional":
             extra["action"] = argparse.BooleanOptionalAction
         if option.kind in ("int", "float") and "action" not in extra:
@@ -169,10 +191,17 @@ def collect(previous: Any, inv: Invocation) -> list[Job]:
 
 
 def show_list(jobs: list[Job], inv: Invocation) -> Any:
-    """`--list`: the selected jobs."""
+    """`--list`: the selected jobs (kept by the listing cache when it records this command)."""
     if not inv.value("list"):
         return jobs
-    print_list(jobs, inv.value("format"))
+    if not listcache.recording():
+        print_list(jobs, inv.value("format"))
+        return 0
+    out = io.StringIO()
+    print_list(jobs, inv.value("format"), out)
+    sys.stdout.write(out.getvalue())
+    if inv.settings.cache:
+        listcache.store(inv.root, out.getvalue(), sorted({str(inv.root / job.script) for job in jobs}))
     return 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from fnmatch import fnmatchcase
 from typing import Iterable, Sequence
 
@@ -21,6 +20,8 @@ def _check_known(jobs: Sequence[Job], patterns: list[str], option: str) -> None:
     ids = sorted({job.id.split("@")[0] for job in jobs})
     for pattern in patterns:
         if not any(_matches(job, pattern) for job in jobs):
+            import difflib      # only for the message: keeps start-up fast
+
             near = difflib.get_close_matches(pattern, ids, n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(near)}?" if near else f"; known ids: {', '.join(ids) or '(none)'}"
             raise UsageError(f"no job matches {pattern!r}{hint}", where=option)

@@ -14,7 +14,6 @@ change). A corrupt, unreadable or unwritable cache is ignored, with a line in `w
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -58,6 +57,8 @@ class FlagCache:
             data = Path(script).read_bytes()
         except OSError:
             return sniff_file(script)
+        import hashlib      # only when a script changed: a warm cache reads no script
+
         digest = hashlib.sha256(data).hexdigest()
         self._remember_stat(key, stat, digest)
         cached = self._lookup(digest, script)
