@@ -192,3 +192,17 @@ def test_journal_lines_older_than_the_manifest_are_ignored(tmp_path: Path) -> No
     m.save()
     journal.write_text("\n".join(old) + "\n")     # as if the orchestrator died before removing it
     assert Manifest.load(m.run_dir).record("a").status is JobStatus.SUCCEEDED
+
+
+def test_outcomes_read_states_without_records_and_follow_the_journal(tmp_path: Path) -> None:
+    m = create(tmp_path)
+    m.begin_attempt("a", 1, "logs/a.log", 1000.0, [])
+    m.end_attempt("a", JobStatus.SUCCEEDED, end=1004.0, exit_code=0)
+    m.save()
+    m.begin_attempt("b/c", 1, "logs/b.log", 1000.0, [])
+    m.save(wait=False)
+    wait_for_lines(m.run_dir / manifest_mod.JOURNAL, 1)
+    assert Manifest.outcomes(m.run_dir) == {"a": ("SUCCEEDED", 4.0), "b/c": ("RUNNING", None)}
+    (tmp_path / "other").mkdir()                       # a manifest in another layout: one line
+    (tmp_path / "other" / "manifest.json").write_text(json.dumps(m.to_dict()))
+    assert Manifest.outcomes(tmp_path / "other")["a"] == ("SUCCEEDED", 4.0)

@@ -22,6 +22,7 @@ import errno
 import json
 import os
 import platform
+import re
 import secrets
 import socket
 import subprocess
@@ -417,6 +418,37 @@ class Manifest:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"cannot read run manifest: {exc}", where=str(path)) from None
 
+    @staticmethod
+    def outcomes(run_dir: Path) -> dict[str, tuple[str, float | None]]:
+        """Each job's status and last duration, journal included, read one job line at a time and
+        without building records (what the history of earlier runs needs, for any run size);
+        UsageError when unreadable."""
+        path = run_dir / MANIFEST
+        try:
+            try:
+                journal = open(run_dir / JOURNAL, "rb")
+            except FileNotFoundError:
+                journal = None
+            with journal or open(os.devnull, "rb") as lines, open(path, encoding="utf-8") as text:
+                head, jobs = [], {}
+                for line in text:
+                    if line.startswith('  {"id": '):   # a job line, as this module writes them
+                        rec = json.loads(line.rstrip().rstrip(","))
+                        jobs[rec["id"]] = (rec["status"], rec.get("duration"))
+                    elif not jobs:
+                        head.append(line)
+                if not jobs:                           # another layout: read it whole
+                    data = json.loads("".join(head))
+                    jobs = {rec["id"]: (rec["status"], rec.get("duration")) for rec in data.pop("jobs")}
+                    head = [json.dumps(data)]
+                seq = _head_seq("".join(head))
+                for entry in journal_entries(lines, after=seq):
+                    if "id" in entry:
+                        jobs[entry["id"]] = (entry["status"], entry.get("duration"))
+            return jobs
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"cannot read run manifest: {exc}", where=str(path)) from None
+
     def record(self, job_id: str) -> JobRecord:
         """One job's record (read it; change it through the transitions)."""
         return self._records[job_id]
@@ -571,6 +603,12 @@ def _manifest_text(head: str, states: Sequence[str], fixed: Sequence[str]) -> It
     for i, (state, rest) in enumerate(zip(states, fixed)):
         yield f"  {state[:-1]}{rest}{',' if i < last else ''}\n"
     yield " ]\n}\n"
+
+
+def _head_seq(head: str) -> int:
+    """`journal_seq` of a manifest's run fields (the text before its job lines)."""
+    found = re.search(r'^ "journal_seq": (\d+)', head, re.MULTILINE) or re.search(r'"journal_seq": (\d+)', head)
+    return int(found.group(1)) if found else 0
 
 
 def journal_entries(lines: Iterable[bytes], after: int = 0) -> Iterator[dict[str, Any]]:
