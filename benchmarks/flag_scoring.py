@@ -15,15 +15,15 @@ from typing import Mapping
 CANONICAL = {"epochs": "--epochs", "folds": "--folds", "output_dir": "--output-dir",
              "batch_size": "--batch-size", "seed": "--seed", "data_path": "--data-path", "config": "--config"}
 
-ROLES = tuple(CANONICAL)   # the seven roles, in runall.roles.ROLES order
+ROLES = tuple(CANONICAL)   # the seven roles, in runall.plan.flags.roles.ROLES order
 Roles = Mapping[str, "str | None"]
 
 
 def runall_roles(path: Path) -> dict[str, str | None]:
     """What runall passes each role through: `roles_for(sniff_file(path))` (imported here, so that scoring
     alone does not depend on the flag stage's internals)."""
-    from runall.flags import sniff_file
-    from runall.roles import roles_for
+    from runall.plan.flags.analyser import sniff_file
+    from runall.plan.flags.roles import roles_for
     return roles_for(sniff_file(path))
 
 

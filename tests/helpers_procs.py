@@ -56,7 +56,7 @@ def kill_pids(pids: list[int]) -> None:
 
 def parse_options(*options: str) -> argparse.Namespace:
     """The execution options as the CLI would parse them."""
-    from runall.execution.options import add_arguments
+    from runall.run.options import add_arguments
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
@@ -149,7 +149,7 @@ def _drive(spec_path: Path, options: list[str]) -> int:
     import resource
 
     from runall.errors import UsageError
-    from runall.execution.command import resume, run_jobs
+    from runall.run.command import resume, run_jobs
     from runall.model import Job
 
     spec = json.loads(spec_path.read_text())

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from runall.discovery import discover
-from runall.settings import load_settings
+from runall.plan.discovery import discover
+from runall.plan.settings import load_settings
 
 TRAIN = "print('hi')\n"
 

@@ -12,9 +12,9 @@ import pytest
 
 from helpers_procs import driver_argv, job_argv, parse_options, survivors, write_spec
 from runall.errors import UsageError
-from runall.execution.command import run_jobs
-from runall.execution.reporter import PlainReporter
 from runall.model import Job
+from runall.run.command import run_jobs
+from runall.view.plain import PlainReporter
 
 
 @pytest.fixture

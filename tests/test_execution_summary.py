@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from runall.execution.events import JobEvent, JobStatus, RunResult
-from runall.execution.reporter import PlainReporter
-from runall.summary import render_summary, summary_rows, tail
+from runall.run.events import JobEvent, JobStatus, RunResult
+from runall.view.plain import PlainReporter
+from runall.view.summary import render_summary, summary_rows, tail
 
 
 def event(status: JobStatus, **kw) -> JobEvent:

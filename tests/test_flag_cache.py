@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import runall.flag_cache as flag_cache
-from runall.flag_cache import FlagCache
-from runall.flags import sniff_file
+from runall.plan.flags.analyser import sniff_file
+import runall.plan.flags.cache as flag_cache
+from runall.plan.flags.cache import FlagCache
 
 SCRIPT = "import argparse\np = argparse.ArgumentParser()\np.add_argument('--epochs')\n"
 OTHER = "import argparse\np = argparse.ArgumentParser()\np.add_argument('--folds')\n"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from runall.flags import Option, ScriptFlags, sniff_file, sniff_source
-from runall.roles import ROLES, roles_for
+from runall.plan.flags.analyser import Option, ScriptFlags, sniff_file, sniff_source
+from runall.plan.flags.roles import ROLES, roles_for
 
 CORPUS = Path(__file__).parent / "flag_corpus"
 LABELS = json.loads((CORPUS / "labels.json").read_text())

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from runall.errors import UsageError
-from runall.jobfile import load_jobfile, parse_memory
+from runall.plan.jobfile import load_jobfile, parse_memory
 
 
 def load(root: Path, text: str):

@@ -1,5 +1,5 @@
-from runall.flags import Option, ScriptFlags
-from runall.jobs import GlobalValues, assign_ids, base_id, build_argv, build_jobs
+from runall.plan.flags.analyser import Option, ScriptFlags
+from runall.plan.jobs import GlobalValues, assign_ids, base_id, build_argv, build_jobs
 
 PY = "python"
 
@@ -51,7 +51,7 @@ def test_build_jobs_output_dirs_and_unknown_flags() -> None:
 
 
 def test_declared_entries_merge_by_script_and_grid_expands() -> None:
-    from runall.jobfile import Declared
+    from runall.plan.jobfile import Declared
 
     values = GlobalValues(epochs=9, output_base="out", python=PY)
     scripts = {
@@ -87,7 +87,7 @@ def test_colliding_declared_ids_are_an_error() -> None:
     import pytest
 
     from runall.errors import UsageError
-    from runall.jobfile import Declared
+    from runall.plan.jobfile import Declared
 
     scripts = {"a/train_x.py": flags("a/train_x.py"), "b/train_y.py": flags("b/train_y.py")}
     declared = [Declared("b/train_y.py", "runall.yaml", {"id": "x"}, 4)]

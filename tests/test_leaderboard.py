@@ -10,8 +10,8 @@ from typing import Any, Callable
 import pytest
 
 from conftest import run_cli
-from runall.leaderboard import grids, headline, higher_is_better, job_metrics, leaderboards, primary_metric, run_metrics
-from runall.summary import render_summary
+from runall.record.leaderboard import grids, headline, higher_is_better, job_metrics, leaderboards, primary_metric, run_metrics
+from runall.view.summary import render_summary
 
 GRID_SCRIPT = '''\
 import argparse, json, os

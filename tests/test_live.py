@@ -14,11 +14,11 @@ import pytest
 from rich.console import Console
 
 from helpers_procs import parse_options
-from runall.execution.command import make_reporter
-from runall.execution.events import JobEvent, JobStatus, RunResult
-from runall.execution.reporter import PlainReporter
-from runall.live import LiveReporter, Row, TreeSampler, remaining
 from runall.model import Job
+from runall.run.command import make_reporter
+from runall.run.events import JobEvent, JobStatus, RunResult
+from runall.view.live import LiveReporter, Row, TreeSampler, remaining
+from runall.view.plain import PlainReporter
 
 BUSY_TREE = '''\
 import subprocess, sys, time

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from runall import manifest as manifest_mod
 from runall.errors import UsageError
-from runall.history import expected_durations
-from runall.manifest import Manifest, new_run_id, resolve_run_dir, update_latest
 from runall.model import Job
+from runall.record import manifest as manifest_mod
+from runall.record.history import expected_durations
+from runall.record.manifest import Manifest, new_run_id, resolve_run_dir, update_latest
 
 
 def jobs() -> list[Job]:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from conftest import ARGPARSE_SCRIPT, SHIM, run_cli
-from runall.reports import SCHEMA_VERSION, json_report, write_reports
+from runall.record.reports import SCHEMA_VERSION, json_report, write_reports
 
 REPORT_KEYS = {"schema", "schema_version", "run_id", "run_dir", "root", "status", "exit_code", "created", "finished",
                "duration", "counts", "jobs", "leaderboards", "grids"}

@@ -14,9 +14,9 @@ import pytest
 from helpers_procs import (driver_argv, job_argv, kill_pids, parse_options, recorded_pids, survivors,
                            wait_for, write_spec)
 from runall.errors import UsageError
-from runall.execution.command import resume, run_jobs
-from runall.execution.reporter import PlainReporter
 from runall.model import Job
+from runall.run.command import resume, run_jobs
+from runall.view.plain import PlainReporter
 
 
 def manifest_of(run_dir: Path) -> dict:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from runall.flags import Option, ScriptFlags
-from runall.roles import DEFAULT_ALIASES, ROLES, assign_roles, merge_aliases, normalise, roles_for
+from runall.plan.flags.analyser import Option, ScriptFlags
+from runall.plan.flags.roles import DEFAULT_ALIASES, ROLES, assign_roles, merge_aliases, normalise, roles_for
 
 
 def opts(*specs: str, sub: str | None = None) -> list[Option]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from runall.errors import UsageError
-from runall.execution.resources import (Allocation, Capacity, ResourcePool, check_jobs, detect_gpu_ids,
-                                        job_environment)
-from runall.execution.scheduler import Scheduler, check_dependencies, order_jobs
 from runall.model import Job
+from runall.run.resources import (Allocation, Capacity, ResourcePool, check_jobs, detect_gpu_ids,
+                                  job_environment)
+from runall.run.scheduler import Scheduler, check_dependencies, order_jobs
 
 GB = 1 << 30
 

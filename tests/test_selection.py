@@ -2,7 +2,7 @@ import pytest
 
 from runall.errors import UsageError
 from runall.model import Job
-from runall.selection import select
+from runall.plan.selection import select
 
 JOBS = [Job(id=i, script=f"s/train_{i}.py", argv=[], tags=t) for i, t in (
     ("als", ["sklearn", "regression"]), ("alzheimers", ["sklearn"]),

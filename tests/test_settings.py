@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from runall.errors import UsageError
-from runall.settings import key_line, load_settings
+from runall.plan.settings import key_line, load_settings
 
 
 def test_defaults_without_pyproject(tmp_path: Path) -> None:

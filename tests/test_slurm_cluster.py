@@ -20,11 +20,11 @@ from typing import Iterator
 import pytest
 from conftest import SHIM, run_cli
 
-from runall.execution.backend import ExitInfo, LaunchSpec
-from runall.execution.events import JobStatus
-from runall.execution.sbatch import SlurmSettings
-from runall.execution.slurm import Backoff, SlurmBackend, SlurmHandle
+from runall.backends.base import ExitInfo, LaunchSpec
+from runall.backends.slurm.backend import Backoff, SlurmBackend, SlurmHandle
+from runall.backends.slurm.render import SlurmSettings
 from runall.model import Job
+from runall.run.events import JobStatus
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 pytestmark = pytest.mark.skipif(

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from runall.backends.base import ExitInfo, LaunchSpec
+from runall.backends.slurm.backend import SlurmBackend
+from runall.backends.slurm.render import (SlurmRecord, SlurmSettings, memory_mib, parse_sacct, parse_settings,
+                                          parse_squeue, render_script, time_limit)
 from runall.errors import UsageError
-from runall.execution.backend import ExitInfo, LaunchSpec
-from runall.execution.events import JobStatus
-from runall.execution.sbatch import (SlurmRecord, SlurmSettings, memory_mib, parse_sacct, parse_settings,
-                                     parse_squeue, render_script, time_limit)
-from runall.execution.slurm import SlurmBackend
 from runall.model import Job
+from runall.run.events import JobStatus
 
 
 def make_job(**fields) -> Job:

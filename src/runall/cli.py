@@ -9,20 +9,20 @@ from pathlib import Path
 from types import ModuleType
 from typing import Sequence
 
-from . import __version__
-from .discovery import discover
-from .errors import EXIT_INTERRUPTED, UsageError
-from .execution.options import add_arguments as add_execution_arguments
-from .flag_cache import FlagCache
-from .flags import ScriptFlags
-from .grid import parse_grid_option
-from .jobfile import load_jobfile
-from .jobs import GlobalValues, build_jobs
-from .model import Job
-from .preview import print_dry_run, print_inspect, print_list
-from .roles import merge_aliases, roles_for
-from .selection import select
-from .settings import Settings, load_settings
+from runall import __version__
+from runall.errors import EXIT_INTERRUPTED, UsageError
+from runall.model import Job
+from runall.plan.discovery import discover
+from runall.plan.flags.analyser import ScriptFlags
+from runall.plan.flags.cache import FlagCache
+from runall.plan.flags.roles import merge_aliases, roles_for
+from runall.plan.grid import parse_grid_option
+from runall.plan.jobfile import load_jobfile
+from runall.plan.jobs import GlobalValues, build_jobs
+from runall.plan.selection import select
+from runall.plan.settings import Settings, load_settings
+from runall.run.options import add_arguments as add_execution_arguments
+from runall.view.preview import print_dry_run, print_inspect, print_list
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,7 +147,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _execution() -> ModuleType:
     """The execution stage, imported only when a run needs it: `--list` stays fast."""
-    from .execution import command
+    from runall.run import command
 
     return command
 

@@ -3,7 +3,7 @@
 Importing this package does not import MLflow; only a tracked run does, on a background thread.
 """
 
-from .config import INSTALL_COMMAND, TrackingConfig, add_arguments, resolve
-from .observer import Tee, observe
+from runall.tracking.config import INSTALL_COMMAND, TrackingConfig, add_arguments, resolve
+from runall.tracking.observer import Tee, observe
 
 __all__ = ["INSTALL_COMMAND", "Tee", "TrackingConfig", "add_arguments", "observe", "resolve"]

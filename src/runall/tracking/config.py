@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import UsageError
-from ..settings import key_line, read_pyproject
+from runall.errors import UsageError
+from runall.plan.settings import key_line, read_pyproject
 
 INSTALL_COMMAND = "pip install 'runall[mlflow]'"
 TRACKERS = ("mlflow", "none")

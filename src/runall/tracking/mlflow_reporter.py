@@ -19,13 +19,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
-from ..errors import EXIT_INTERRUPTED, EXIT_OK
-from . import entries
-from .config import INSTALL_COMMAND, TrackingConfig
+from runall.errors import EXIT_INTERRUPTED, EXIT_OK
+from runall.tracking import entries
+from runall.tracking.config import INSTALL_COMMAND, TrackingConfig
 
 if TYPE_CHECKING:
-    from ..execution.events import JobEvent, RunResult
-    from ..manifest import Manifest
+    from runall.run.events import JobEvent, RunResult
+    from runall.record.manifest import Manifest
 
 WAIT_NOTICE_S = 10.0    # at the end, say so when logging takes longer than this
 

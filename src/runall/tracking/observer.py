@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import TrackingConfig
+from runall.tracking.config import TrackingConfig
 
 if TYPE_CHECKING:
-    from ..execution.events import JobEvent, Reporter, RunResult
-    from ..manifest import Manifest
+    from runall.run.events import JobEvent, Reporter, RunResult
+    from runall.record.manifest import Manifest
 
 
 class Tee:
@@ -31,6 +31,6 @@ def observe(reporter: Reporter, config: TrackingConfig | None, manifest: Manifes
     """`reporter` as is when tracking is off; else it and an MlflowReporter for this run."""
     if config is None:
         return reporter
-    from .mlflow_reporter import MlflowReporter     # loaded only for a tracked run
+    from runall.tracking.mlflow_reporter import MlflowReporter     # loaded only for a tracked run
 
     return Tee(reporter, MlflowReporter(config, manifest, root))

@@ -1,0 +1,1 @@
+"""Where job attempts run: the protocol (`base`) and one package per backend (`local`, `slurm`)."""

@@ -1,0 +1,1 @@
+"""The local backend: each attempt is a subprocess in its own process group on this machine."""

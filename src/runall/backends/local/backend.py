@@ -1,0 +1,146 @@
+"""LocalBackend: each attempt is a subprocess in its own session, output straight to its log."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, BinaryIO, Sequence
+
+import psutil
+
+from runall.backends.base import ExitInfo, LaunchSpec
+from runall.backends.local import process_tree
+
+TOKEN_VAR = "RUNALL_JOB_TOKEN"
+_RSS_UNIT = 1 if sys.platform == "darwin" else 1024   # ru_maxrss is KiB on Linux
+
+
+class LocalHandle:
+    """A running local attempt: the leader process, plus the tree collected when stopping it."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], token: str) -> None:
+        self.proc = proc
+        self.token = token
+        self.pidfd = _pidfd_open(proc.pid)
+        self.doomed: list[psutil.Process] = []
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def ref(self) -> dict[str, Any]:
+        return {"pid": self.pid, "token": self.token}
+
+
+class LocalBackend:
+    """Runs attempts as local subprocesses from `spec.cwd` (see `Backend`).
+
+    Every process of an attempt inherits `RUNALL_JOB_TOKEN`, by which `kill_stale` finds
+    what an orchestrator that died left running.
+    """
+
+    def __init__(self) -> None:
+        self._environ = dict(os.environ)
+        self._tokens: set[str] = set()
+
+    def start(self, spec: LaunchSpec) -> LocalHandle:
+        env = {**self._environ, **spec.env, TOKEN_VAR: spec.token}
+        self._tokens.add(spec.token)
+        with _open_log(spec.log_path) as log:
+            try:
+                proc = subprocess.Popen(
+                    spec.argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
+                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                )
+            except OSError as exc:
+                log.write(f"runall: cannot start {spec.argv[0]!r}: {exc}\n".encode())
+                raise
+        return LocalHandle(proc, spec.token)
+
+    def poll(self, handles: Sequence[LocalHandle], timeout: float) -> list[tuple[LocalHandle, ExitInfo]]:
+        ended = self._reap(handles)
+        if ended or timeout <= 0 or not handles:
+            return ended
+        fds = [h.pidfd for h in handles if h.pidfd is not None]
+        if len(fds) == len(handles):              # a pidfd turns readable when its process exits
+            poller = select.poll()
+            for fd in fds:
+                poller.register(fd, select.POLLIN)
+            poller.poll(timeout * 1000)
+        else:
+            time.sleep(min(timeout, 0.05))
+        return self._reap(handles)
+
+    def terminate(self, handle: LocalHandle) -> None:
+        handle.doomed = process_tree.snapshot(handle.pid)
+        process_tree.signal_group(handle.pid, signal.SIGTERM)
+        process_tree.signal_all(handle.doomed[1:], signal.SIGTERM)
+
+    def kill(self, handle: LocalHandle) -> None:
+        tree = {p.pid: p for p in [*handle.doomed, *process_tree.snapshot(handle.pid)]}
+        process_tree.kill_tree(handle.pid, tree.values())
+
+    def kill_stale(self, refs: Sequence[dict[str, Any]]) -> int:
+        tokens = {ref["token"] for ref in refs if ref.get("token")}
+        return process_tree.kill_by_env(TOKEN_VAR, tokens.__contains__) if tokens else 0
+
+    def close(self) -> None:
+        """Kill what attempts left behind outside their process group (e.g. daemons)."""
+        if self._tokens:
+            process_tree.kill_by_env(TOKEN_VAR, self._tokens.__contains__)
+
+    def _reap(self, handles: Sequence[LocalHandle]) -> list[tuple[LocalHandle, ExitInfo]]:
+        """Collect attempts whose leader exited, first killing what they left in their group."""
+        ended = []
+        for handle in handles:
+            if not _exited(handle.pid):
+                continue
+            # The unreaped leader still holds its pid, so the group id cannot belong to anyone else.
+            process_tree.kill_tree(handle.pid, handle.doomed[1:], wait=0.5)
+            try:
+                _, status, usage = os.wait4(handle.pid, 0)
+            except ChildProcessError:       # reaped by someone else: the status is lost
+                status, usage = 255 << 8, None
+            code = handle.proc.returncode = os.waitstatus_to_exitcode(status)
+            if handle.pidfd is not None:
+                os.close(handle.pidfd)
+                handle.pidfd = None
+            rss = usage.ru_maxrss * _RSS_UNIT if usage else None
+            ended.append((handle, ExitInfo(code, None, rss) if code >= 0 else ExitInfo(None, _signame(-code), rss)))
+        return ended
+
+
+def _open_log(path: Path) -> BinaryIO:
+    try:
+        return open(path, "wb")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "wb")
+
+
+def _exited(pid: int) -> bool:
+    """True once child `pid` has exited, without reaping it."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _signame(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"SIG{signum}"
+
+
+def _pidfd_open(pid: int) -> int | None:
+    """A file descriptor that becomes readable when `pid` exits (Linux >= 5.3), else None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None

@@ -1,0 +1,179 @@
+"""Jobs: one `Job` per script, with a stable readable id and the argv built by one pure function."""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, Mapping, Sequence
+
+from runall.errors import UsageError
+from runall.model import Job
+from runall.plan.flags.analyser import ScriptFlags
+from runall.plan.flags.roles import DEFAULT_ALIASES, roles_for
+from runall.plan.grid import expand, member_suffix
+from runall.plan.jobfile import Declared
+
+VALUE_ROLES = ("epochs", "folds", "batch_size", "seed", "data_path")
+
+
+@dataclass(frozen=True)
+class GlobalValues:
+    """Values given once for every job; each reaches a script only through its own spelling."""
+
+    epochs: int | None = None
+    folds: int | None = None
+    batch_size: int | None = None
+    seed: int | None = None
+    data_path: str | None = None
+    output_base: str = "results"
+    extra_args: tuple[str, ...] = ()
+    python: str = field(default=sys.executable)
+
+    def role_value(self, role: str) -> Any:
+        return getattr(self, role, None)
+
+
+def base_id(script: str) -> str:
+    """`src/pkg/training/train_als.py` -> `als`."""
+    stem = PurePosixPath(script).stem
+    return stem[len("train_"):] if stem.startswith("train_") and len(stem) > len("train_") else stem
+
+
+def assign_ids(scripts: Sequence[str]) -> dict[str, str]:
+    """A unique id per script: the base id, qualified by parent folders only where they collide."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for script in scripts:
+        groups[base_id(script)].append(script)
+    ids: dict[str, str] = {}
+    for name, members in groups.items():
+        if len(members) == 1:
+            ids[members[0]] = name
+            continue
+        depth = 1
+        while True:
+            candidates = {m: ".".join(PurePosixPath(m).parent.parts[-depth:] + (name,)) for m in members}
+            if len(set(candidates.values())) == len(members) or depth > max(len(PurePosixPath(m).parts) for m in members):
+                ids.update(candidates)
+                break
+            depth += 1
+    return ids
+
+
+def option_for(key: str, roles: Mapping[str, str | None]) -> str:
+    """The option a declared argument becomes: a role through the script's own spelling."""
+    if key.startswith("-"):
+        return key
+    return roles.get(key) or f"--{key}"
+
+
+def _option_args(args: Mapping[str, Any], roles: Mapping[str, str | None]) -> list[str]:
+    """Declared arguments as options: `{"lr": 0.1, "amp": True}` -> `--lr 0.1 --amp`."""
+    argv: list[str] = []
+    for key, value in args.items():
+        option = option_for(key, roles)
+        if value is True:
+            argv.append(option)
+        elif value is False or value is None:
+            continue
+        elif isinstance(value, (list, tuple)):
+            argv += [option, *map(str, value)]
+        else:
+            argv += [option, str(value)]
+    return argv
+
+
+def build_argv(script: str, roles: Mapping[str, str | None], values: GlobalValues,
+               output_dir: str | None, args: Mapping[str, Any] | None = None) -> list[str]:
+    """The exact command for one job.
+
+    A global value is passed only through the option the script uses for that role, and never
+    to a script without one; declared `args` win over global values for the same option.
+    """
+    args = args or {}
+    taken = {option_for(key, roles) for key in args}
+    argv = [values.python, script]
+    for role in VALUE_ROLES:
+        option, value = roles.get(role), values.role_value(role)
+        if option and value is not None and option not in taken:
+            argv += [option, str(value)]
+    out_option = roles.get("output_dir")
+    if out_option and output_dir and out_option not in taken:
+        argv += [out_option, output_dir]
+    return argv + _option_args(args, roles) + list(values.extra_args)
+
+
+def _applicable(grid: Mapping[str, list[Any]], roles: Mapping[str, str | None],
+                options: Sequence[str]) -> dict[str, list[Any]]:
+    """The part of a command-line grid this script can take (a role it has, or an option it defines)."""
+    return {k: v for k, v in grid.items() if option_for(k, roles) in options}
+
+
+def make_jobs(job_id: str, script: str, flags: ScriptFlags, values: GlobalValues,
+              aliases: Mapping[str, tuple[str, ...]], declared: Mapping[str, Any] | None = None,
+              cli_grid: Mapping[str, list[Any]] | None = None) -> list[Job]:
+    """The job(s) for one script: one, or one per member of its grid."""
+    fields_ = dict(declared or {})
+    roles = roles_for(flags, aliases, fields_.pop("flags", None))
+    options = [s for option in flags.options for s in option.strings]
+    grid = {**fields_.pop("grid", {}), **_applicable(cli_grid or {}, roles, options)}
+    base_args = fields_.pop("args", {})
+    name = fields_.pop("name", None) or job_id
+    jobs = []
+    for combination in expand(grid):
+        member_id = job_id + member_suffix(combination) if combination else job_id
+        output_dir = f"{values.output_base.rstrip('/')}/{member_id}"
+        args = {**base_args, **combination}
+        jobs.append(Job(
+            id=member_id, name=name, script=script,
+            argv=build_argv(script, roles, values, output_dir, args),
+            output_dir=output_dir if roles.get("output_dir") else None,
+            options=options, roles=roles, flags_known=flags.known, params=args,
+            source="config" if declared is not None else "discovered", **fields_))
+    return jobs
+
+
+def build_jobs(flags_by_script: Mapping[str, ScriptFlags], values: GlobalValues,
+               aliases: Mapping[str, tuple[str, ...]] = DEFAULT_ALIASES,
+               declared: Sequence[Declared] = (), cli_grid: Mapping[str, list[Any]] | None = None,
+               discovered: Sequence[str] | None = None) -> list[Job]:
+    """Discovered scripts merged with declared entries by script path, declared settings winning.
+
+    `flags_by_script` covers every script (discovered and declared); `discovered` lists the
+    discovered ones in order (default: all of `flags_by_script`). Colliding ids are an error.
+    """
+    discovered = list(flags_by_script) if discovered is None else list(discovered)
+    ids = assign_ids(discovered + [d.script for d in declared if d.script not in discovered])
+    by_script: dict[str, list[Declared]] = defaultdict(list)
+    for entry in declared:
+        by_script[entry.script].append(entry)
+    order = discovered + [s for s in by_script if s not in discovered]
+    jobs: list[Job] = []
+    origin: dict[str, str] = {}
+    for script in order:
+        entries: list[Declared | None] = list(by_script.get(script, ())) or [None]
+        for entry in entries:
+            fields_ = dict(entry.fields) if entry else None
+            job_id = (fields_ or {}).pop("id", None) or ids[script]
+            where = f"{entry.source}:{entry.line}" if entry else script
+            for job in make_jobs(job_id, script, flags_by_script[script], values, aliases, fields_, cli_grid):
+                if job.id in origin:
+                    raise UsageError(f"job id {job.id!r} is used twice (also by {origin[job.id]}); "
+                                     "give one of them its own 'id'", where=where)
+                origin[job.id] = where
+                jobs.append(job)
+    return _resolve_after(jobs, origin)
+
+
+def _resolve_after(jobs: list[Job], origin: Mapping[str, str]) -> list[Job]:
+    """Expand `after` ids to the job ids they name (a grid job's id names all its members)."""
+    for job in jobs:
+        resolved: list[str] = []
+        for name in job.after:
+            matches = [j.id for j in jobs if j.id == name or j.id.split("@")[0] == name]
+            if not matches:
+                raise UsageError(f"'after' names unknown job {name!r}", where=f"{origin[job.id]}: {job.id}")
+            resolved += [m for m in matches if m not in resolved and m != job.id]
+        job.after = resolved
+    return jobs

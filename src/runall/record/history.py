@@ -1,0 +1,34 @@
+"""Durations of earlier runs, read from their manifests, to start the longest jobs first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from runall.record.manifest import MANIFEST
+
+
+def expected_durations(runs_dir: Path, max_runs: int = 20) -> dict[str, float]:
+    """Per job id, the duration of its latest successful run among the newest `max_runs` runs."""
+    try:
+        found = [p / MANIFEST for p in runs_dir.iterdir() if not p.is_symlink() and (p / MANIFEST).is_file()]
+    except OSError:
+        return {}
+    manifests = sorted(found, key=_mtime, reverse=True)[:max_runs]
+    durations: dict[str, float] = {}
+    for path in manifests:
+        try:
+            jobs = json.loads(path.read_text(encoding="utf-8"))["jobs"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        for rec in jobs:
+            if rec.get("status") == "SUCCEEDED" and isinstance(rec.get("duration"), (int, float)):
+                durations.setdefault(rec["id"], float(rec["duration"]))
+    return durations
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return -1.0

@@ -1,0 +1,131 @@
+"""Machine-readable reports of a run: JSON (`--report-json`) and JUnit XML (`--junit-xml`).
+
+Both are pure functions of the manifest data; the JSON schema is documented in
+TRAINING_USAGE.md ("Progress, summary and reports") and versioned by `SCHEMA_VERSION`.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from runall.record.leaderboard import Board, JobMetrics, grids, leaderboards, run_metrics
+from runall.record.manifest import write_text_atomic
+from runall.view.summary import STATUSES, clean, outcome, tail
+
+SCHEMA = "runall.report"
+SCHEMA_VERSION = 1
+_FAILURES = ("FAILED", "TIMEOUT")
+_SKIPS = ("SKIPPED", "CANCELLED")
+_UNFINISHED = ("PENDING", "RUNNING")
+
+
+def json_report(manifest: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """The JSON report (schema `runall.report`, version 1): run, counts, jobs, leaderboards, grids."""
+    root = Path(manifest.get("root") or ".")
+    metrics = {job.id: job for job in run_metrics(manifest)}
+    records = manifest["jobs"]
+    counts = {"total": len(records), **{s: sum(r["status"] == s for r in records) for s in STATUSES}}
+    return {
+        "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
+        "run_id": manifest["run_id"], "run_dir": str(run_dir.resolve()), "root": manifest.get("root"),
+        "status": manifest.get("status"), "exit_code": manifest.get("exit_code"),
+        "created": manifest.get("created"), "finished": manifest.get("finished"),
+        "duration": _seconds_between(manifest.get("created"), manifest.get("finished")),
+        "counts": counts,
+        "jobs": [_job(rec, run_dir, root, metrics[rec["id"]]) for rec in records],
+        "leaderboards": [{"task": b.title or None, **_ranking(b)} for b in leaderboards(metrics.values())],
+        "grids": [{"base": b.title, "best": b.best.id if b.best else None, **_ranking(b)}
+                  for b in grids(metrics.values())],
+    }
+
+
+def _job(rec: dict[str, Any], run_dir: Path, root: Path, metrics: JobMetrics) -> dict[str, Any]:
+    job = rec.get("job") or {}
+    return {
+        "id": rec["id"], "status": rec["status"], "attempts": rec["attempts"], "required": job.get("required", True),
+        "start": rec.get("start"), "end": rec.get("end"), "duration": rec.get("duration"),
+        "exit_code": rec.get("exit_code"), "signal": rec.get("signal"), "reason": rec.get("reason"),
+        "argv": rec.get("argv"), "log": str(run_dir.resolve() / rec["log"]) if rec.get("log") else None,
+        "output_dir": str(root / rec["output_dir"]) if rec.get("output_dir") else None,
+        "params": job.get("params") or {}, "tags": job.get("tags") or [],
+        "metrics": {"path": str(metrics.path), "task": metrics.task, "primary": metrics.primary,
+                    "values": metrics.values} if metrics.values else None,
+    }
+
+
+def _ranking(board: Board) -> dict[str, Any]:
+    return {"metric": board.metric, "higher_is_better": board.higher,
+            "ranking": [j.id for j in board.ranked], "unranked": [j.id for j in board.unranked]}
+
+
+def junit_xml(manifest: dict[str, Any], run_dir: Path, tail_lines: int = 30) -> str:
+    """One testsuite, one testcase per job: `failure` with the log tail for FAILED/TIMEOUT,
+    `skipped` for SKIPPED/CANCELLED, `error` for a job the run never finished."""
+    records = manifest["jobs"]
+    failures = sum(r["status"] in _FAILURES for r in records)
+    skipped = sum(r["status"] in _SKIPS for r in records)
+    errors = sum(r["status"] in _UNFINISHED for r in records)
+    totals = {"tests": str(len(records)), "failures": str(failures), "errors": str(errors), "skipped": str(skipped),
+              "time": _time(_seconds_between(manifest.get("created"), manifest.get("finished")))}
+    suites = ET.Element("testsuites", name="runall", **totals)
+    suite = ET.SubElement(suites, "testsuite", name=f"runall {clean(manifest['run_id'])}", **totals,
+                          timestamp=_timestamp(manifest.get("created")), hostname=clean(_hostname(manifest)))
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("run_id", manifest["run_id"]), ("manifest", str(run_dir / "manifest.json"))):
+        ET.SubElement(properties, "property", name=name, value=clean(value))
+    for rec in records:
+        script = (rec.get("job") or {}).get("script") or "runall"
+        case = ET.SubElement(suite, "testcase", name=clean(rec["id"]), time=_time(rec.get("duration")),
+                             classname=clean(script.removesuffix(".py").replace("/", ".")))
+        status = rec["status"]
+        if status in _FAILURES:
+            log = run_dir / rec["log"] if rec.get("log") else None
+            how = outcome(rec.get("exit_code"), rec.get("signal"), rec.get("reason")) or "no exit code"
+            failure = ET.SubElement(case, "failure", type=status, message=clean(f"{status}: {how}"))
+            failure.text = "\n".join([f"log: {log}", *tail(log, tail_lines)]) if log else "no log"
+        elif status in _SKIPS:
+            reason = rec.get("reason")
+            ET.SubElement(case, "skipped", message=clean(f"{status}: {reason}" if reason else status))
+        elif status in _UNFINISHED:
+            ET.SubElement(case, "error", type=status, message=f"the run ended while the job was {status}")
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def write_reports(manifest: dict[str, Any], run_dir: Path, json_path: Path | None,
+                  junit_path: Path | None) -> list[str]:
+    """Write the requested reports atomically, creating their folders; returns one message per failed write."""
+    problems = []
+    for path, render in ((json_path, lambda: json.dumps(json_report(manifest, run_dir), indent=2) + "\n"),
+                         (junit_path, lambda: junit_xml(manifest, run_dir))):
+        if path is None:
+            continue
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(path, render())
+        except OSError as exc:
+            problems.append(f"cannot write report {path}: {exc}")
+    return problems
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    return round(datetime.fromisoformat(end).timestamp() - datetime.fromisoformat(start).timestamp(), 3)
+
+
+def _time(seconds: float | None) -> str:
+    return f"{seconds or 0.0:.3f}"
+
+
+def _timestamp(created: str | None) -> str:
+    """ISO 8601 without zone or fraction, as the JUnit schema wants (UTC)."""
+    return datetime.fromisoformat(created).strftime("%Y-%m-%dT%H:%M:%S") if created else ""
+
+
+def _hostname(manifest: dict[str, Any]) -> str:
+    return ((manifest.get("host") or {}).get("hostname")) or "localhost"

@@ -1,0 +1,285 @@
+"""The run loop: start what the scheduler allows, watch attempts, enforce timeouts, retries,
+fail-fast and interrupts, and record every state change in the manifest and the reporter."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePath
+from typing import Any, Iterator, Sequence
+
+from runall.backends.base import Backend, ExitInfo, Handle, LaunchSpec
+from runall.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
+from runall.model import Job
+from runall.record.manifest import Manifest, iso
+from runall.run.events import JobEvent, JobStatus, Reporter, RunResult
+from runall.run.resources import Allocation, job_environment
+from runall.run.scheduler import Scheduler
+
+MAX_RETRY_DELAY = 300.0
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How jobs are run; a job's own `timeout`/`retries` win over these."""
+
+    timeout: float | None = None
+    grace: float = 10.0
+    retries: int = 0
+    retry_delay: float = 1.0        # before the first retry; doubles for each further one
+    fail_fast: bool = False
+    thread_limits: bool = True
+    poll_interval: float = 0.1      # longest sleep between checks; a job's exit wakes sooner
+
+
+@dataclass
+class _Attempt:
+    """One running attempt and the deadlines that apply to it."""
+
+    job: Job
+    allocation: Allocation
+    number: int
+    handle: Handle
+    log: Path
+    start: float                    # wall clock
+    deadline: float | None          # monotonic; None = no timeout
+    stop_status: JobStatus | None = None   # TIMEOUT or CANCELLED once we asked it to stop
+    stop_reason: str | None = None
+    kill_at: float | None = None
+    killed: bool = False
+
+
+def job_token(run_id: str, job_id: str) -> str:
+    """What identifies a job's attempts within a run, for `Backend.kill_stale`."""
+    return f"{run_id}/{job_id}"
+
+
+def log_name(job_id: str, attempt: int) -> str:
+    """`<id>.log` for the first attempt, `<id>.attempt<n>.log` after; ids made filename-safe."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", job_id)
+    if safe != job_id:
+        safe += "-" + hashlib.sha1(job_id.encode()).hexdigest()[:6]
+    return f"{safe}.log" if attempt == 1 else f"{safe}.attempt{attempt}.log"
+
+
+def launch_spec(run_dir: Path, run_id: str, job: Job, allocation: Allocation, attempt: int, root: Path,
+                thread_limits: bool = True) -> LaunchSpec:
+    """What the runner hands the backend for one attempt (also used by `--dry-run --backend slurm`)."""
+    return LaunchSpec(job.id, attempt, list(job.argv), root, job_environment(job, allocation, thread_limits),
+                      run_dir / "logs" / log_name(job.id, attempt), job_token(run_id, job.id))
+
+
+class Runner:
+    """Runs the scheduler's jobs through a backend until all are final, or the run is stopped."""
+
+    def __init__(self, manifest: Manifest, jobs: Sequence[Job], scheduler: Scheduler,
+                 backend: Backend[Any], reporter: Reporter, options: RunOptions, root: Path) -> None:
+        self.manifest = manifest
+        self.jobs = {job.id: job for job in jobs}
+        self.scheduler = scheduler
+        self.backend = backend
+        self.reporter = reporter
+        self.options = options
+        self.root = root
+        self.running: list[_Attempt] = []
+        self.tries: dict[str, int] = {}                 # attempts started in this run
+        self._earlier = {job.id: manifest.record(job.id)["attempts"] for job in jobs}   # before it (resume)
+        self.interrupts = 0
+        self.stopping = False
+        self._done = sum(JobStatus(r["status"]).final for r in manifest.records() if r["id"] not in self.jobs)
+
+    def run(self) -> RunResult:
+        """Run to the end; returns the result (exit code 0, 1 or 130) after telling the reporter."""
+        try:
+            with self._signals():
+                self._loop()
+        finally:
+            self._abort()
+            self.backend.close()
+        result = self._result()
+        self.reporter.on_finish(result)
+        return result
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            now = time.monotonic()
+            if self.interrupts and not self.stopping:
+                self._stop()
+            if self.interrupts > 1:
+                for attempt in self.running:
+                    self._kill(attempt)
+            if not self.stopping:
+                for job, allocation in self.scheduler.ready(now):
+                    self._start(job, allocation)
+            self._flush()
+            if not self.running:
+                if self.stopping or not self.scheduler.has_pending:
+                    return
+                time.sleep(self.options.poll_interval)   # only retry delays are left to pass
+                continue
+            ended = self.backend.poll([a.handle for a in self.running], self._wait_time())
+            for handle, info in ended:
+                self._ended(next(a for a in self.running if a.handle is handle), info)
+            self._enforce_deadlines(time.monotonic())   # saved after the next starts, just below
+
+    def _wait_time(self) -> float:
+        now = time.monotonic()
+        times = [a.kill_at if a.stop_status else a.deadline for a in self.running if not a.killed]
+        return max(0.0, min([self.options.poll_interval, *(t - now for t in times if t is not None)]))
+
+    def _enforce_deadlines(self, now: float) -> None:
+        for attempt in self.running:
+            if attempt.stop_status is None and attempt.deadline is not None and now >= attempt.deadline:
+                self._terminate(attempt, JobStatus.TIMEOUT, "timed out", now)
+            elif attempt.kill_at is not None and now >= attempt.kill_at:
+                self._kill(attempt)
+
+    # -- starting and ending attempts -------------------------------------------------------
+
+    def _start(self, job: Job, allocation: Allocation) -> None:
+        number = self.manifest.record(job.id)["attempts"] + 1
+        self.tries[job.id] = self.tries.get(job.id, 0) + 1
+        spec = launch_spec(self.manifest.run_dir, self.manifest.run_id, job, allocation, number, self.root,
+                           self.options.thread_limits)
+        log = spec.log_path
+        start = time.time()
+        self.manifest.update(job.id, status=JobStatus.RUNNING.value, attempts=number, start=iso(start), end=None,
+                             duration=None, exit_code=None, signal=None, reason=None, peak_rss=None,
+                             metrics=None, log=log.relative_to(self.manifest.run_dir).as_posix(),
+                             gpu_ids=list(allocation.gpu_ids))
+        try:
+            handle = self.backend.start(spec)
+        except OSError as exc:
+            self._finish(job, allocation, number, log, start, JobStatus.FAILED, ExitInfo(None, reason=str(exc)))
+            return
+        timeout = job.timeout if job.timeout is not None else self.options.timeout
+        now = time.monotonic()
+        self.running.append(_Attempt(job, allocation, number, handle, log, start,
+                                     now + timeout if timeout else None))
+        self.manifest.update(job.id, pid=handle.pid, backend_ref=handle.ref())
+        self._emit(job, JobStatus.RUNNING, number, start=start, pid=handle.pid, log_path=log)
+
+    def _ended(self, attempt: _Attempt, info: ExitInfo) -> None:
+        self.running.remove(attempt)
+        status = attempt.stop_status or info.status or (
+            JobStatus.SUCCEEDED if info.exit_code == 0 else JobStatus.FAILED)
+        if attempt.stop_reason:
+            info = replace(info, reason=attempt.stop_reason)
+        self._finish(attempt.job, attempt.allocation, attempt.number, attempt.log, attempt.start, status, info)
+
+    def _finish(self, job: Job, allocation: Allocation, number: int, log: Path, start: float,
+                status: JobStatus, info: ExitInfo) -> None:
+        """Record an attempt's end, then retry it, or make the job's status final."""
+        end = time.time()
+        metrics = PurePath(job.output_dir, "metrics.json") if job.output_dir else None
+        outcome = {"status": status.value, "exit_code": info.exit_code, "signal": info.signal,
+                   "reason": info.reason, "start": iso(start), "end": iso(end), "duration": round(end - start, 3),
+                   "peak_rss": info.peak_rss}
+        self.manifest.add_attempt(job.id, {"attempt": number, "log": self.manifest.record(job.id)["log"], **outcome})
+        self.manifest.update(job.id, **outcome, backend_ref=None,
+                             metrics=metrics.as_posix() if metrics and (self.root / metrics).is_file() else None)
+        retries = job.retries or self.options.retries
+        event = dict(start=start, end=end, duration=end - start, log_path=log,
+                     exit_code=info.exit_code, signal=info.signal, reason=info.reason)
+        if status.retryable and not self.stopping and self.tries[job.id] <= retries:
+            delay = min(self.options.retry_delay * 2 ** (self.tries[job.id] - 1), MAX_RETRY_DELAY)
+            self.manifest.update(job.id, status=JobStatus.PENDING.value)
+            self.scheduler.retry(job, allocation, time.monotonic() + delay)
+            self._emit(job, status, number, will_retry=True, retry_in=delay, **event)
+            return
+        self._done += 1
+        self._emit(job, status, number, **event)
+        for skipped, dependency in self.scheduler.finished(job, allocation, status is JobStatus.SUCCEEDED):
+            self._mark(skipped, JobStatus.SKIPPED, f"dependency {dependency} did not succeed")
+        if status is not JobStatus.SUCCEEDED and self.options.fail_fast and job.required and not self.stopping:
+            self._stop()
+
+    def _mark(self, job: Job, status: JobStatus, reason: str) -> None:
+        """Make a job that never started (again) final: SKIPPED or CANCELLED."""
+        self.manifest.update(job.id, status=status.value, reason=reason)
+        self._done += 1
+        self._emit(job, status, self.manifest.record(job.id)["attempts"], reason=reason)
+
+    # -- stopping -------------------------------------------------------------------------
+
+    def _stop(self) -> None:
+        """Start nothing new; ask every running attempt to stop (fail-fast or interrupt)."""
+        self.stopping = True
+        why = "interrupted" if self.interrupts else "fail-fast: another job failed"
+        for job in self.scheduler.cancel():
+            self._mark(job, JobStatus.CANCELLED, why)
+        now = time.monotonic()
+        for attempt in self.running:
+            if attempt.stop_status is not JobStatus.TIMEOUT:
+                self._terminate(attempt, JobStatus.CANCELLED, why, now)
+
+    def _terminate(self, attempt: _Attempt, status: JobStatus, reason: str, now: float) -> None:
+        attempt.stop_status, attempt.stop_reason = status, reason
+        if attempt.kill_at is None:
+            attempt.kill_at = now + self.options.grace
+            self.backend.terminate(attempt.handle)
+
+    def _kill(self, attempt: _Attempt) -> None:
+        if not attempt.killed:
+            attempt.killed = True
+            self.backend.kill(attempt.handle)
+
+    def _abort(self) -> None:
+        """Last resort on the way out (an error escaped the loop): leave no job process behind."""
+        for attempt in list(self.running):
+            self._kill(attempt)
+            self.running.remove(attempt)
+            self.manifest.update(attempt.job.id, status=JobStatus.CANCELLED.value, reason="orchestrator error",
+                                 end=iso(time.time()), backend_ref=None)
+        self.manifest.save()
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        """Count SIGINT/SIGTERM instead of dying, where this thread may install handlers."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: object) -> None:
+            self.interrupts += 1
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def _emit(self, job: Job, status: JobStatus, attempt: int, **details: Any) -> None:
+        max_attempts = self._earlier[job.id] + 1 + (job.retries or self.options.retries)
+        self.reporter.on_event(JobEvent(job.id, status, attempt, max_attempts, self._done,
+                                        len(self.manifest.records()), time.time(), **details))
+
+    def _flush(self) -> None:
+        self.manifest.save(wait=False)
+
+    def _result(self) -> RunResult:
+        records = self.manifest.records()
+        counts: dict[str, int] = {}
+        for rec in records:
+            counts[rec["status"]] = counts.get(rec["status"], 0) + 1
+        if self.interrupts:
+            code, state = EXIT_INTERRUPTED, "interrupted"
+        elif all(rec["status"] == JobStatus.SUCCEEDED.value or not rec["job"].get("required", True)
+                 for rec in records):
+            code, state = EXIT_OK, "succeeded"
+        else:
+            code, state = EXIT_JOB_FAILED, "failed"
+        self.manifest.set(status=state, exit_code=code, finished=iso(time.time()))
+        self.manifest.save()
+        return RunResult(self.manifest.run_id, self.manifest.run_dir, code, bool(self.interrupts),
+                         counts, self.manifest.data)

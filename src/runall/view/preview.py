@@ -1,0 +1,101 @@
+"""Preview: `--list`, `--dry-run` and `--inspect`, as text for people and JSON for tools."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from typing import Any, Sequence, TextIO
+
+from runall.model import Job
+from runall.plan.flags.analyser import ScriptFlags
+
+ROLE_COLUMNS = ("epochs", "folds", "output_dir")
+
+
+def list_payload(jobs: Sequence[Job]) -> dict[str, Any]:
+    """The stable JSON shape of `--list --format json`."""
+    return {"jobs": [{
+        "id": job.id, "name": job.name, "script": job.script, "options": job.options,
+        "roles": job.roles, "flags_known": job.flags_known, "argv": job.argv,
+        "tags": job.tags, "source": job.source,
+    } for job in jobs]}
+
+
+def inspect_payload(results: Sequence[ScriptFlags], roles: Sequence[dict[str, str | None]]) -> dict[str, Any]:
+    """The stable JSON shape of `--inspect --format json`."""
+    scripts = []
+    for flags, script_roles in zip(results, roles):
+        subcommands: dict[str, list[str]] = {}
+        for option in flags.options:
+            if option.subcommand:
+                subcommands.setdefault(option.subcommand, []).extend(option.strings)
+        scripts.append({
+            "path": flags.path, "cli": flags.cli,
+            "options": [s for o in flags.options if not o.subcommand for s in o.strings],
+            "subcommands": subcommands, "roles": script_roles, "problems": flags.problems,
+        })
+    return {"scripts": scripts}
+
+
+def _role_cell(job: Job) -> str:
+    if not job.flags_known:
+        return "flags: unknown"
+    found = [f"{role}={job.roles[role]}" for role in ROLE_COLUMNS if job.roles.get(role)]
+    return " ".join(found) or "-"
+
+
+def _rows(jobs: Sequence[Job]) -> list[tuple[str, ...]]:
+    return [(job.id, job.script, _role_cell(job), ",".join(job.tags)) for job in jobs]
+
+
+def print_list(jobs: Sequence[Job], fmt: str, out: TextIO = sys.stdout) -> None:
+    """`--list`: a rich table on a terminal, aligned plain text otherwise, or JSON."""
+    if fmt == "json":
+        json.dump(list_payload(jobs), out, indent=2)
+        out.write("\n")
+        return
+    header = ("ID", "SCRIPT", "ROLES", "TAGS")
+    rows = _rows(jobs)
+    if out.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*header, title=f"{len(jobs)} job(s)")
+        for row in rows:
+            table.add_row(*row)
+        Console(file=out).print(table)
+        return
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
+    out.write(f"{len(jobs)} job(s)\n")
+
+
+def print_dry_run(jobs: Sequence[Job], root: str, fmt: str, out: TextIO = sys.stdout) -> None:
+    """`--dry-run`: each job's exact argv, shell-quoted, runnable from the repository root."""
+    if fmt == "json":
+        print_list(jobs, fmt, out)
+        return
+    out.write(f"# {len(jobs)} job(s), each run from {shlex.quote(root)}\n")
+    for job in jobs:
+        out.write(f"# {job.id}\n{shlex.join(job.argv)}\n")
+
+
+def print_inspect(results: Sequence[ScriptFlags], roles: Sequence[dict[str, str | None]],
+                  fmt: str, out: TextIO = sys.stdout) -> None:
+    """`--inspect FILE...`: what the flags stage sees in each file."""
+    payload = inspect_payload(results, roles)
+    if fmt == "json":
+        json.dump(payload, out, indent=2)
+        out.write("\n")
+        return
+    for script in payload["scripts"]:
+        out.write(f"{script['path']}  (cli: {script['cli']})\n")
+        out.write(f"  options: {' '.join(script['options']) or '-'}\n")
+        for name, options in script["subcommands"].items():
+            out.write(f"  subcommand {name}: {' '.join(options)}\n")
+        found = {r: o for r, o in script["roles"].items() if o}
+        out.write("  roles: " + (" ".join(f"{r}={o}" for r, o in found.items()) or "-") + "\n")
+        for problem in script["problems"]:
+            out.write(f"  problem: {problem}\n")
