@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 class Invocation:
     """One command line, resolved: the repository, its configuration and every option's value."""
 
-    cli: Mapping[str, Any]              # what the command line gave (None: not given), paths absolute
+    cli: Mapping[str, Any]              # what the command line gave (None: not given)
     root: Path
     project: Project
     values: Mapping[str, Sourced]
@@ -80,7 +80,7 @@ class Invocation:
 
     @property
     def runs_dir(self) -> Path:
-        return self.settings.runs_path
+        return self.settings.runs_dir
 
 
 def find_root(start: Path) -> Path:
@@ -96,14 +96,11 @@ def configure(cli: Mapping[str, Any]) -> Invocation:
     root = Path(cli["root"]).resolve() if cli.get("root") else find_root(Path.cwd())
     if not root.is_dir():
         raise UsageError(f"repository root {root} is not a directory", where="--root")
-    given = dict(cli)
-    if given.get("config"):
-        if not Path(given["config"]).is_file():
-            raise UsageError(f"job file {given['config']!r} does not exist", where="--config")
-        given["config"] = os.path.abspath(given["config"])
+    if cli.get("config") and not Path(cli["config"]).expanduser().is_file():
+        raise UsageError(f"job file {cli['config']!r} does not exist", where="--config")
     project = read_project(root)
-    values = resolve_values(given, project)
-    return Invocation(given, root, project, values, settings_from(root, values))
+    values = resolve_values(cli, project)
+    return Invocation(cli, root, project, values, settings_from(root, values))
 
 
 def parse(argv: Sequence[str] | None = None) -> Invocation:
@@ -160,9 +157,11 @@ def collect(previous: Any, inv: Invocation) -> list[Job]:
     found = discover(inv.settings)
     for problem in found.problems:
         _warn(problem)
-    declared = load_jobfile(inv.settings.config_path, inv.root)
+    declared = load_jobfile(inv.settings.config, inv.root)
     scripts = found.scripts + [d.script for d in declared if d.script not in found.scripts]
-    cache = FlagCache(inv.root / ".runall-cache" / "flags.json" if inv.settings.cache else None)
+    cache = FlagCache(inv.settings.cache_dir / "flags.json" if inv.settings.cache else None)
+    for warning in cache.warnings:
+        _warn(warning)
     flags: dict[str, ScriptFlags] = {script: cache.sniff(inv.root / script) for script in scripts}
     cache.save()
     jobs = build_jobs(flags, global_values(inv), merge_aliases(inv.settings.aliases), declared,
@@ -219,11 +218,10 @@ def run_tasks(inv: Invocation) -> int:
 
 def global_values(inv: Invocation) -> GlobalValues:
     """The values given once for every job."""
-    data_path = inv.value("data_path")
     return GlobalValues(
         epochs=inv.value("epochs"), folds=inv.value("folds"), batch_size=inv.value("batch_size"),
-        seed=inv.value("seed"), data_path=os.path.abspath(data_path) if data_path else None,
-        output_base=inv.settings.output_base, extra_args=tuple(inv.value("extra_arg")))
+        seed=inv.value("seed"), data_path=inv.value("data_path"),
+        output_base=inv.settings.shown(inv.settings.output_base), extra_args=tuple(inv.value("extra_arg")))
 
 
 def run_request(inv: Invocation, manifest: Any = None) -> Any:
