@@ -239,8 +239,11 @@ def test_cli_slurm_run_matches_a_local_run(make_repo):
     for job_id in ("fake_ok", "fake_bad"):
         assert ((root / "runs/slurm/logs" / f"{job_id}.log").read_text()
                 == (root / "runs/local/logs" / f"{job_id}.log").read_text())
+    token = slurm_manifest["token"]
+    assert token.startswith("slurm.")
     (script,) = (root / "runs/slurm/logs").glob("*.sbatch")          # both went out as one array
-    assert "#SBATCH --array=0-1\n" in script.read_text() and "#SBATCH --comment=slurm/fake_*" in script.read_text()
+    text = script.read_text()
+    assert "#SBATCH --array=0-1\n" in text and f"#SBATCH --comment={token}/fake_*" in text
     lines = script.with_suffix(".args").read_text().splitlines()
     assert [line.split(" -- ")[1] for line in lines] == [f"{PY} scripts/train_fake_{n}.py" for n in ("bad", "ok")]
 

@@ -1,8 +1,9 @@
-"""`--list` without planning: a listing is printed again, from `<root>/.runall-cache/list.json`,
-while nothing it was made from has changed.
+"""`--list` without planning: a listing is printed again, from the user's cache folder
+(`$XDG_CACHE_HOME/runall/listings/`, default `~/.cache`), while nothing it was made from has
+changed.
 
 A `--list` whose output is not a terminal records what it reads through an audit hook:
-every file it opens (pyproject.toml, the job file, each .gitignore, the flag cache) and
+every file it opens (pyproject.toml, the job file, each .gitignore) and
 every folder it lists. When it succeeds with nothing on stderr (and the flag cache is on),
 its output is stored with the state of those inputs, plus the scripts listed, runall's own
 source files and the packages it imported: a file's type, size and modification time (or
@@ -20,7 +21,6 @@ import os
 import sys
 import time
 
-FILE = os.path.join(".runall-cache", "list.json")
 FORMAT = 1
 KEEP = 8                            # listings kept, one per command line
 RACY_NS = 2_000_000_000
@@ -45,7 +45,7 @@ def replay(argv: list[str]) -> bool:
     import json
 
     try:
-        with open(os.path.join(root, FILE), encoding="utf-8") as handle:
+        with open(_cache_file(root), encoding="utf-8") as handle:
             data = json.load(handle)
         key = _key(argv)
         entry = next(e for e in data["entries"] if data["format"] == FORMAT and e["key"] == key)
@@ -88,14 +88,13 @@ def store(root: os.PathLike[str] | str, text: str, scripts: list[str]) -> None:
                 folders.update(e.path for e in entries if e.is_dir() and _input(e.path, root))
         except OSError:
             pass
-    caches = os.path.join(root, os.path.dirname(FILE))     # runall's own caches (this one, the flags') are
-    inputs = {path: _state(path) for path in sorted(paths | folders) if not _inside(path, caches)}   # no input
+    inputs = {path: _state(path) for path in sorted(paths | folders)}
     newest = max((state[2] for state in inputs.values() if state), default=0)
     if newest > time.time_ns() - RACY_NS:
         return
     import json
 
-    path = os.path.join(root, FILE)
+    path = _cache_file(root)
     try:
         with open(path, encoding="utf-8") as handle:
             entries = [e for e in json.load(handle)["entries"] if e["key"] != _key(argv)]
@@ -176,6 +175,15 @@ def _root(argv: list[str]) -> str | None:
         if parent == folder:
             return os.getcwd()
         folder = parent
+
+
+def _cache_file(root: str) -> str:
+    """Where the listings of a repository are kept: outside it, one file per repository."""
+    import zlib
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    name = f"{os.path.basename(root) or 'root'}-{zlib.crc32(root.encode('utf-8', 'surrogateescape')):08x}.json"
+    return os.path.join(base, "runall", "listings", name)
 
 
 def _inside(path: str, root: str) -> bool:

@@ -279,6 +279,7 @@ class JobRecord:
     end: str | None = None
     duration: float | None = None
     pid: int | None = None
+    cpus: int | None = None                  # the cores (and thread cap) the attempt was given
     gpu_ids: list[str] | None = None
     log: str | None = None                   # relative to the run directory
     peak_rss: int | None = None
@@ -298,8 +299,8 @@ class JobRecord:
         """What changes during a run, as JSON-ready data: a journal line holds this."""
         return {"id": self.job.id, "status": self.status.value, "attempts": self.attempts,
                 "exit_code": self.exit_code, "signal": self.signal, "reason": self.reason, "start": self.start,
-                "end": self.end, "duration": self.duration, "pid": self.pid, "gpu_ids": self.gpu_ids,
-                "log": self.log, "peak_rss": self.peak_rss, "metrics": self.metrics,
+                "end": self.end, "duration": self.duration, "pid": self.pid, "cpus": self.cpus,
+                "gpu_ids": self.gpu_ids, "log": self.log, "peak_rss": self.peak_rss, "metrics": self.metrics,
                 "backend_ref": self.backend_ref, "history": [a.to_dict() for a in self.history]}
 
     def fixed(self) -> dict[str, Any]:
@@ -325,7 +326,7 @@ class JobRecord:
         return record
 
 
-_RECORD_SCALARS = ("exit_code", "signal", "reason", "start", "end", "duration", "pid", "gpu_ids", "log",
+_RECORD_SCALARS = ("exit_code", "signal", "reason", "start", "end", "duration", "pid", "cpus", "gpu_ids", "log",
                    "peak_rss", "metrics", "backend_ref")
 
 
@@ -362,6 +363,12 @@ class Manifest:
         return str(self.meta["run_id"])
 
     @property
+    def token(self) -> str:
+        """What this run's attempts carry to be found again: the run id plus a random nonce, so
+        two runs of the same id (in two repositories, say) never take each other's processes."""
+        return str(self.meta.get("token") or self.run_id)
+
+    @property
     def status(self) -> str:
         """The run's state: running, succeeded, failed, interrupted or submitted (detached)."""
         return str(self.meta.get("status"))
@@ -387,7 +394,8 @@ class Manifest:
             (run_dir / "logs").mkdir(exist_ok=True)
         except OSError as exc:
             raise RecordError(run_dir, exc) from None
-        head = {"format": FORMAT_VERSION, "run_id": run_dir.name, "status": "running", "exit_code": None,
+        head = {"format": FORMAT_VERSION, "run_id": run_dir.name, "token": f"{run_dir.name}.{secrets.token_hex(4)}",
+                "status": "running", "exit_code": None,
                 "created": iso(time.time()), "finished": None, "resumed": [], "root": str(root),
                 **environment_info(root), **meta}
         manifest = cls(run_dir, head, (JobRecord(job) for job in jobs))
@@ -462,11 +470,14 @@ class Manifest:
 
     # -- transitions -------------------------------------------------------------------------
 
-    def begin_attempt(self, job_id: str, number: int, log: str, start: float, gpu_ids: Sequence[str]) -> None:
-        """PENDING -> RUNNING: attempt `number` is being started; last attempt's outcome cleared."""
+    def begin_attempt(self, job_id: str, number: int, log: str, start: float, gpu_ids: Sequence[str] | None,
+                      cpus: int | None = None) -> None:
+        """PENDING -> RUNNING: attempt `number` is being started; last attempt's outcome cleared.
+        `gpu_ids` None: the attempt sees every GPU (nothing pinned)."""
         self._change(job_id, status=JobStatus.RUNNING, attempts=number, start=iso(start), end=None,
                      duration=None, exit_code=None, signal=None, reason=None, peak_rss=None, metrics=None,
-                     log=log, gpu_ids=list(gpu_ids), pid=None, backend_ref=None)
+                     log=log, cpus=cpus, gpu_ids=None if gpu_ids is None else list(gpu_ids), pid=None,
+                     backend_ref=None)
 
     def launched(self, job_id: str, pid: int | None, backend_ref: dict[str, Any] | None) -> None:
         """The backend has the attempt: where to find it again."""

@@ -7,7 +7,6 @@ import math
 from collections import deque
 from typing import Iterable, Mapping, Sequence
 
-from runall.errors import UsageError
 from runall.model import Job
 from runall.run.resources import Allocation, ResourcePool
 
@@ -21,25 +20,6 @@ def order_jobs(jobs: Sequence[Job], expected: Mapping[str, float]) -> list[Job]:
     return sorted(jobs, key=lambda j: (-j.priority, -expected.get(j.id, math.inf), index[j.id]))
 
 
-def check_dependencies(jobs: Sequence[Job]) -> None:
-    """Raise UsageError when the jobs' `after` lists form a cycle."""
-    after = {job.id: job.after for job in jobs}
-    done: set[str] = set()
-
-    def visit(node: str, path: list[str]) -> None:
-        if node in path:
-            cycle = " -> ".join([*path[path.index(node):], node])
-            raise UsageError(f"dependency cycle: {cycle}", where=f"job {node}")
-        if node in done or node not in after:
-            return
-        for dep in after[node]:
-            visit(dep, [*path, node])
-        done.add(node)
-
-    for job in jobs:
-        visit(job.id, [])
-
-
 class Scheduler:
     """Holds the pending jobs of a run and hands out those that may start now.
 
@@ -48,7 +28,7 @@ class Scheduler:
 
     Every operation costs what it touches, not the number of pending jobs: jobs waiting for
     dependencies are counted down as those succeed, jobs waiting for a retry's delay sit in
-    a heap by time, and ready jobs in one heap per resource request (cpus, gpus, memory), so
+    a heap by time, and ready jobs in one heap per resource request (`_request`), so
     `ready` tries the first job of each request and knows that the rest would not fit either.
     """
 
@@ -62,7 +42,7 @@ class Scheduler:
         self._succeeded = set(satisfied)
         self._blocked: dict[str, int] = {}                   # job id -> dependencies not yet succeeded
         self._dependents: dict[str, list[str]] = {}
-        self._ready: dict[tuple[int, int, int], list[tuple[int, str]]] = {}
+        self._ready: dict[tuple[object, ...], list[tuple[int, str]]] = {}   # by request: heap of (rank, id)
         self._delayed: list[tuple[float, int, str]] = []     # (not before, rank, job id)
         self._count = 0
         for job in ordered:
@@ -90,7 +70,7 @@ class Scheduler:
             self._count -= 1
             self._make_ready(job_id, rank)
         started: list[tuple[Job, Allocation]] = []
-        full: set[tuple[int, int, int]] = set()              # requests that do not fit now
+        full: set[tuple[object, ...]] = set()                # requests that do not fit now
         while self.pool.has_slot:
             heads = [(heap[0], shape) for shape, heap in self._ready.items() if shape not in full]
             if not heads:
@@ -150,7 +130,7 @@ class Scheduler:
 
     def _make_ready(self, job_id: str, rank: int | None = None) -> None:
         job = self._jobs[job_id]
-        heap = self._ready.setdefault((job.cpus, job.gpus, job.memory or 0), [])
+        heap = self._ready.setdefault(_request(job), [])
         heapq.heappush(heap, (self._rank[job_id] if rank is None else rank, job_id))
         self._count += 1
 
@@ -166,3 +146,9 @@ class Scheduler:
                 del self._blocked[waiting]
                 self._count -= 1
                 self._make_ready(waiting)
+
+
+def _request(job: Job) -> tuple[object, ...]:
+    """What decides whether a job fits (`resources.wanted` and its memory): jobs with the same
+    request fit, or do not, together."""
+    return job.cpus, job.gpus, job.gpu_framework, job.memory or 0

@@ -8,33 +8,37 @@ run ended.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
 
 import psutil
 
 from runall.backends import backend_class
-from runall.backends.base import Backend
+from runall.backends.base import Backend, shell_comment
 from runall.config import ExecutionOptions, ReportOptions
 from runall.errors import RecordError, UsageError
 from runall.model import Job, JobStatus
+from runall.plan.checks import check_plan
 from runall.record.history import expected_durations
 from runall.record.manifest import Manifest, iso, new_run_id, update_latest
-from runall.record.reports import write_reports
+from runall.record.reports import json_report, write_reports
 from runall.run.events import Reporter
 from runall.run.locks import RunLock
-from runall.run.resources import Allocation, Capacity, ResourcePool, check_jobs
+from runall.run.resources import Allocation, Capacity, ResourcePool, check_jobs, describe, wanted
 from runall.run.runner import Runner, job_token, launch_spec
-from runall.run.scheduler import Scheduler, check_dependencies
+from runall.run.scheduler import Scheduler
 from runall.tracking.config import TrackingConfig
 from runall.tracking.observer import observe
+from runall.view.guard import Guarded, discard_output
 from runall.view.plain import PlainReporter
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -54,6 +58,13 @@ class RunRequest:
     run_id: str | None = None
     detach: bool = False
     settings: Mapping[str, Any] = field(default_factory=dict)    # recorded in the manifest
+    overrides: Mapping[str, Any] = field(default_factory=dict)   # per-job values the command line set
+    command: Sequence[str] = ()     # how to call runall again for this repository (the resume hint)
+
+    def jobs(self, jobs: Sequence[Job]) -> list[Job]:
+        """`jobs` with the command line's per-job values (`--timeout`, `--retries`) applied: the
+        command line wins over the job file, which wins over `[tool.runall]`."""
+        return [replace(job, **self.overrides) for job in jobs] if self.overrides else list(jobs)
 
 
 def make_backend(request: RunRequest, jobs: Sequence[Job]) -> Backend[Any]:
@@ -64,18 +75,9 @@ def make_backend(request: RunRequest, jobs: Sequence[Job]) -> Backend[Any]:
 
 
 def check_run(jobs: Sequence[Job], capacity: Capacity) -> None:
-    """Everything that must hold before anything starts: unique ids, resources, no cycles."""
-    seen: set[str] = set()
-    for job in jobs:
-        if job.id in seen:
-            raise UsageError("duplicate job id", where=f"job {job.id}")
-        seen.add(job.id)
-        if job.retries < 0:
-            raise UsageError(f"retries must not be negative, got {job.retries}", where=f"job {job.id}")
-        if job.timeout is not None and job.timeout <= 0:
-            raise UsageError(f"timeout must be more than 0, got {job.timeout}", where=f"job {job.id}")
+    """Everything that must hold before anything starts: the plan's rules, and room for each job."""
+    check_plan(jobs)
     check_jobs(jobs, capacity)
-    check_dependencies(jobs)
 
 
 def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = None) -> int:
@@ -85,6 +87,7 @@ def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = 
     second process given the same `--run-id` stops with a usage error. When it cannot be
     written at all (full disk, read-only file system), nothing is left behind: RecordError.
     """
+    jobs = request.jobs(jobs)
     backend = make_backend(request, jobs)
     if request.detach and not backend.can_detach:
         raise UsageError(f"the {request.backend} backend cannot detach; use a cluster backend such as --backend slurm",
@@ -119,8 +122,10 @@ def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = 
         lock.release()
 
 
-def resume(manifest: Manifest, request: RunRequest, reporter: Reporter | None = None) -> int:
-    """Rerun, in the same run directory, every job of `manifest` that did not succeed.
+def resume(manifest: Manifest, request: RunRequest, jobs: Sequence[Job] | None = None,
+           reporter: Reporter | None = None) -> int:
+    """Rerun, in the same run directory, `jobs` (default: every job of `manifest` that did not
+    succeed); the others keep their recorded outcome.
 
     The run is locked first (a second `--resume` of it stops with a usage error) and its
     manifest read again under the lock."""
@@ -128,9 +133,11 @@ def resume(manifest: Manifest, request: RunRequest, reporter: Reporter | None = 
     try:
         manifest = Manifest.load(manifest.run_dir)
         _refuse_if_running(manifest)
-        jobs = [rec.job for rec in manifest.records() if rec.status is not JobStatus.SUCCEEDED]
+        if jobs is None:
+            jobs = [rec.job for rec in manifest.records() if rec.status is not JobStatus.SUCCEEDED]
+        jobs = request.jobs(jobs)
         backend = make_backend(request, jobs)
-        backend.kill_stale([manifest.record(job.id).backend_ref or {"token": job_token(manifest.run_id, job.id)}
+        backend.kill_stale([manifest.record(job.id).backend_ref or {"token": job_token(manifest.token, job.id)}
                             for job in jobs])
         for job in jobs:
             manifest.reset_for_resume(job.id)
@@ -148,10 +155,20 @@ def preview(jobs: Sequence[Job], request: RunRequest) -> str:
     """`--dry-run`: what the backend would run or submit for each job's first attempt; RUN_ID
     stands for the run id unless `--run-id` names one."""
     backend = make_backend(request, jobs)
+    capacity = backend.capacity()
     run_id = request.run_id or "RUN_ID"
     run_dir = request.runs_dir / run_id
-    return backend.preview([launch_spec(run_dir, run_id, job, Allocation(job.cpus, (), job.memory or 0), 1,
-                                        request.root, request.execution.thread_limits) for job in jobs])
+    specs = []
+    for job in jobs:
+        cpus, gpus, pin = wanted(job, capacity)
+        allocation = Allocation(cpus, tuple(f"<gpu{i}>" for i in range(gpus)), job.memory or 0, pin)
+        specs.append(launch_spec(run_dir, run_id, job, allocation, 1, request.root, request.execution.thread_limits))
+    text = backend.preview(specs)
+    if request.report.verbose:
+        text += shell_comment(f"resources: {capacity.slots} at a time, {capacity.cpus} cores, "
+                              f"GPUs: {','.join(capacity.gpu_ids) or 'none'}") + "\n"
+        text += "".join(shell_comment(f"  {job.id}: {describe(job, capacity)}") + "\n" for job in jobs)
+    return text
 
 
 def status(manifest: Manifest, request: RunRequest, out: TextIO | None = None) -> int:
@@ -215,14 +232,30 @@ def _execute(manifest: Manifest, jobs: Sequence[Job], backend: Backend[Any], cap
     satisfied = [rec.id for rec in manifest.records() if rec.status is JobStatus.SUCCEEDED]
     pool = ResourcePool(capacity) if backend.counts_local_memory else ResourcePool(
         capacity, available_memory=lambda: capacity.memory)
-    reporter = observe(reporter or make_reporter(request.report, jobs, expected, capacity.slots),
+    stream = sys.stderr if request.report.json_stdout else sys.stdout
+    reporter = observe(Guarded(reporter or make_reporter(request.report, jobs, expected, capacity.slots, stream)),
                        request.tracking, manifest, request.root)
     runner = Runner(manifest, jobs, Scheduler(jobs, pool, expected, satisfied), backend, reporter,
                     request.execution, request.root)
     try:
-        return runner.run().exit_code
+        code = runner.run().exit_code
     finally:
         _write_reports(request.report, manifest)
+    _say_after(manifest, request, code, stream)
+    return code
+
+
+def _say_after(manifest: Manifest, request: RunRequest, code: int, stream: TextIO) -> None:
+    """The JSON report on stdout (`--format json`), and how to resume a run that did not succeed."""
+    try:
+        if request.report.json_stdout:
+            sys.stdout.write(json.dumps(json_report(manifest), indent=2) + "\n")
+            sys.stdout.flush()
+        if code != 0 and request.command:
+            stream.write(f"To resume: {shlex.join([*request.command, '--resume', manifest.run_id])}\n")
+            stream.flush()
+    except OSError:
+        discard_output()
 
 
 def _submit(manifest: Manifest, jobs: Sequence[Job], backend: Backend[Any], request: RunRequest,

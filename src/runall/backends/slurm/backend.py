@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
-from runall.backends.base import ExitInfo, LaunchSpec
+from runall.backends.base import ExitInfo, LaunchSpec, shell_comment
 from runall.backends.slurm.parse import SACCT_FIELDS, SQUEUE_FORMAT, SlurmRecord, parse_sacct, parse_squeue
 from runall.backends.slurm.render import array_line, render_array, render_script, shared_options
 from runall.backends.slurm.settings import SlurmSettings, parse_settings
@@ -106,7 +106,12 @@ class SlurmBackend:
 
     @classmethod
     def create(cls, jobs: Sequence[Job], options: ExecutionOptions, settings: SlurmSettings) -> "SlurmBackend":
-        return cls(jobs, settings, timeout=options.timeout, max_workers=options.max_workers)
+        """The backend for `jobs`; every job's batch script is rendered once here, so a value that
+        cannot be written into one is an error (exit 2) before anything is submitted."""
+        backend = cls(jobs, settings, timeout=options.timeout, max_workers=options.max_workers)
+        for job in jobs:
+            backend.script(LaunchSpec(job.id, 1, list(job.argv), Path("."), dict(job.env), Path("check.log"), "check"))
+        return backend
 
     def __init__(self, jobs: Iterable[Job], settings: SlurmSettings, timeout: float | None = None,
                  backoff: Backoff | None = None, max_workers: int | None = None) -> None:
@@ -125,8 +130,8 @@ class SlurmBackend:
 
     def capacity(self) -> Capacity:
         jobs = self.jobs.values()
-        return Capacity(max(1, len(jobs)), max(1, sum(job.cpus for job in jobs)),
-                        tuple(str(i) for i in range(sum(job.gpus for job in jobs))),
+        return Capacity(max(1, len(jobs)), max(1, sum(job.cpus or 1 for job in jobs)),
+                        tuple(str(i) for i in range(sum(job.gpus or 0 for job in jobs))),
                         max(1, sum(job.memory or 0 for job in jobs)))
 
     def preview(self, specs: Sequence[LaunchSpec]) -> str:
@@ -135,17 +140,19 @@ class SlurmBackend:
         succeeded, so no `--dependency` line)."""
         folder = specs[0].log_path.parent if specs else Path("logs")
         groups = self._groups(specs, with_dependencies=False)
-        out = [f"# {len(specs)} job(s) in {sum(len(c) for c in groups)} sbatch submission(s) from {folder}\n"]
+        out = [shell_comment(f"{len(specs)} job(s) in {sum(len(c) for c in groups)} sbatch submission(s) "
+                             f"from {folder}") + "\n"]
         for chunks in groups:
             for chunk in chunks:
                 if len(chunk) == 1:
                     spec = chunk[0]
-                    out.append(f"\n# ---- {spec.job_id}: {spec.log_path.with_suffix('.sbatch')}\n{self.script(spec)}")
+                    title = shell_comment(f"---- {spec.job_id}: {spec.log_path.with_suffix('.sbatch')}")
+                    out.append(f"\n{title}\n{self.script(spec)}")
                     continue
                 script, args = self._array_paths(chunk)
                 lines = "".join(array_line(self.jobs[s.job_id], s) + "\n" for s in chunk)
-                out.append(f"\n# ---- array of {len(chunk)}: {script}\n{self._array_script(chunk, [])}"
-                           f"\n# ---- {args}\n{lines}")
+                out.append(f"\n{shell_comment(f'---- array of {len(chunk)}: {script}')}\n"
+                           f"{self._array_script(chunk, [])}\n{shell_comment(f'---- {args}')}\n{lines}")
         return "".join(out)
 
     def script(self, spec: LaunchSpec) -> str:

@@ -10,9 +10,12 @@ import shlex
 from pathlib import Path
 from typing import Sequence
 
-from runall.backends.base import TOKEN_VAR, LaunchSpec
+from runall.backends.base import TOKEN_VAR, LaunchSpec, shell_comment
 from runall.backends.slurm.settings import SlurmSettings
+from runall.errors import UsageError
 from runall.model import Job
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def time_limit(seconds: float) -> str:
@@ -27,8 +30,9 @@ def memory_mib(nbytes: int) -> str:
 
 def _directive_value(value: str, pattern: bool = False) -> str:
     """Quote a `#SBATCH` value as sbatch reads it (double quotes); `%` is literal in file patterns."""
-    if '"' in value or "\n" in value:
-        raise ValueError(f"cannot write {value!r} into an #SBATCH line")
+    if '"' in value or not value.isprintable():
+        raise ValueError(f"cannot write {value!r} into an #SBATCH line (quotes, newlines and control "
+                         "characters are not allowed)")
     if pattern:
         value = value.replace("%", "%%")
     return f'"{value}"' if re.search(r"\s", value) else value
@@ -36,7 +40,15 @@ def _directive_value(value: str, pattern: bool = False) -> str:
 
 def sbatch_options(job: Job, spec: LaunchSpec, settings: SlurmSettings,
                    depends_on: Sequence[str] = ()) -> list[str]:
-    """The `#SBATCH` options of one attempt, in a fixed order."""
+    """The `#SBATCH` options of one attempt, in a fixed order; UsageError naming the job when a
+    value cannot be written into a directive."""
+    try:
+        return _sbatch_options(job, spec, settings, depends_on)
+    except ValueError as exc:
+        raise UsageError(str(exc), where=f"job {job.id}") from None
+
+
+def _sbatch_options(job: Job, spec: LaunchSpec, settings: SlurmSettings, depends_on: Sequence[str]) -> list[str]:
     options = [
         f"--job-name={_directive_value(job.id)}",
         f"--output={_directive_value(str(spec.log_path), pattern=True)}",
@@ -49,7 +61,7 @@ def sbatch_options(job: Job, spec: LaunchSpec, settings: SlurmSettings,
 def shared_options(job: Job, settings: SlurmSettings, depends_on: Sequence[str] = ()) -> list[str]:
     """The options that attempts must share to go out as one job array: resources, limits,
     where, and dependencies (`afterok` ids, or `afterany:ID` for a run's ordering)."""
-    options = ["--ntasks=1", f"--cpus-per-task={job.cpus}"]
+    options = ["--ntasks=1", f"--cpus-per-task={job.cpus or 1}"]
     if job.gpus:
         options.append(f"--gres=gpu:{job.gpus}")
     if job.memory:
@@ -76,9 +88,13 @@ def dependency_options(depends_on: Sequence[str]) -> list[str]:
 
 def batch_environment(job: Job, spec: LaunchSpec) -> dict[str, str]:
     """The variables an attempt's batch job sets: Slurm assigns GPUs itself, so a
-    CUDA_VISIBLE_DEVICES from the local allocation is left out unless the job sets it."""
+    CUDA_VISIBLE_DEVICES from the local allocation is left out unless the job sets it.
+    UsageError naming the job for a name or value that cannot be exported."""
     env = {k: v for k, v in spec.env.items() if k != "CUDA_VISIBLE_DEVICES" or k in job.env}
     env[TOKEN_VAR] = spec.token
+    bad = next((name for name, value in env.items() if not _ENV_NAME.fullmatch(name) or "\0" in value), None)
+    if bad is not None:
+        raise UsageError(f"environment variable {bad!r} cannot be exported (name or NUL in value)", where=f"job {job.id}")
     return env
 
 
@@ -89,7 +105,7 @@ def render_script(job: Job, spec: LaunchSpec, settings: SlurmSettings,
     `depends_on` holds Slurm ids (or placeholders in a dry run).
     """
     env = batch_environment(job, spec)
-    lines = ["#!/bin/bash", f"# runall job {job.id}, attempt {spec.attempt}"]
+    lines = ["#!/bin/bash", shell_comment(f"runall job {job.id}, attempt {spec.attempt}")]
     lines += [f"#SBATCH {option}" for option in sbatch_options(job, spec, settings, depends_on)]
     lines.append("set -e")
     lines += [f"export {name}={shlex.quote(value)}" for name, value in sorted(env.items())]
@@ -108,15 +124,19 @@ def render_array(jobs: Sequence[Job], specs: Sequence[LaunchSpec], settings: Slu
     names = {job.id.split("@")[0] for job in jobs}
     comment = os.path.commonprefix([spec.token for spec in specs]) + "*"
     limit = f"%{max_running}" if max_running else ""
-    lines = ["#!/bin/bash", f"# runall job array: {count} attempts, element i runs line i+1 of {args_path.name}"]
-    lines += [f"#SBATCH {option}" for option in [
-        f"--job-name={_directive_value(names.pop() if len(names) == 1 else 'runall')}",
-        f"--output={_directive_value(str(out_path), pattern=True)}",
-        "--open-mode=append",
-        f"--chdir={_directive_value(str(specs[0].cwd))}",
-        f"--comment={_directive_value(comment)}",
-        f"--array=0-{count - 1}{limit}",
-        *shared_options(first, settings, depends_on)]]
+    lines = ["#!/bin/bash", shell_comment(f"runall job array: {count} attempts, element i runs line i+1 of "
+                                          f"{args_path.name}")]
+    try:
+        lines += [f"#SBATCH {option}" for option in [
+            f"--job-name={_directive_value(names.pop() if len(names) == 1 else 'runall')}",
+            f"--output={_directive_value(str(out_path), pattern=True)}",
+            "--open-mode=append",
+            f"--chdir={_directive_value(str(specs[0].cwd))}",
+            f"--comment={_directive_value(comment)}",
+            f"--array=0-{count - 1}{limit}",
+            *shared_options(first, settings, depends_on)]]
+    except ValueError as exc:
+        raise UsageError(str(exc), where=f"job {first.id}") from None
     lines += ["set -e",
               f"mapfile -t -s \"$SLURM_ARRAY_TASK_ID\" -n 1 line < {shlex.quote(str(args_path))}",
               'eval "set -- ${line[0]}"',
