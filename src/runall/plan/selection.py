@@ -41,6 +41,8 @@ def select(jobs: Sequence[Job], only: Iterable[str] | None = None, exclude: Iter
     known_tags = sorted({tag for job in jobs for tag in job.tags})
     unknown = sorted(tags - set(known_tags))
     if unknown and not tags & set(known_tags):
+        import difflib      # only for the message: keeps start-up fast
+
         near = difflib.get_close_matches(unknown[0], known_tags, n=3, cutoff=0.6)
         raise UsageError(f"no job has tag {unknown[0]!r}; "
                          + (f"did you mean {', '.join(near)}?" if near else f"tags: {', '.join(known_tags) or '(none)'}"),
