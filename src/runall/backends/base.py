@@ -88,6 +88,10 @@ class Backend(Protocol[H]):
     Class attributes: `name` (what `--backend` takes), `counts_local_memory` (whether the
     scheduler weighs this machine's free memory), `can_detach` (whether `--detach` and
     `--status` work: attempts outlive the orchestrator and can be found again by `reattach`).
+
+    Optional: `start_batch(specs) -> list[H | OSError]` starts attempts that may start at once
+    in one go (the Slurm backend submits them as job arrays); the runner calls it, where a
+    backend has it, instead of `start` for each.
     """
 
     name: ClassVar[str]
