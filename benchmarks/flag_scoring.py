@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from runall.plan.flags.analyser import sniff_file
+from runall.plan.flags.analyse import sniff_file
 from runall.plan.flags.roles import ROLES, roles_for
 
 CANONICAL = {"epochs": "--epochs", "folds": "--folds", "output_dir": "--output-dir",

@@ -52,7 +52,7 @@ def test_list_json_has_the_documented_shape_and_skips_legacy(make_repo) -> None:
     jobs = list_json(root, "--epochs", "3")["jobs"]
     assert [j["id"] for j in jobs] == ["hf", "a"]
     a = jobs[1]
-    assert set(a) == {"id", "name", "script", "options", "roles", "flags_known", "argv", "tags", "source"}
+    assert set(a) == {"id", "name", "script", "options", "roles", "flags_known", "argv", "tags", "source", "dropped"}
     assert a["script"] == "src/pkg/training/train_a.py" and a["source"] == "discovered"
     assert a["roles"]["epochs"] == "--epochs" and a["roles"]["folds"] is None
     assert a["argv"][-4:] == ["--epochs", "3", "--output-dir", "results/a"]
@@ -158,8 +158,10 @@ def test_job_file_grid_tags_and_keywords(make_repo) -> None:
     assert jobs[1]["argv"][-4:] == ["--output-dir", "results/a@epochs=2", "--epochs", "2"]
     assert [j["id"] for j in list_json(root, "--tag", "fast")["jobs"]] == ["a@epochs=1", "a@epochs=2"]
     assert [j["id"] for j in list_json(root, "-k", "not fast")["jobs"]] == ["b"]
-    grid = list_json(root, "--only", "b", "--grid", "epochs=3,4", "--grid", "seed=1")["jobs"]
+    grid = list_json(root, "--only", "b", "--grid", "epochs=3,4")["jobs"]
     assert [j["id"] for j in grid] == ["b@epochs=3", "b@epochs=4"]
+    nosuch = run_cli("--root", str(root), "--list", "--only", "b", "--grid", "epochs=3,4", "--grid", "seed=1")
+    assert nosuch.returncode == 2 and "--grid seed: no selected script has option or role 'seed'" in nosuch.stderr
 
 
 def test_job_file_errors_exit_2_with_file_line_key(make_repo) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runall.plan.flags.analyser import Option, ScriptFlags, sniff_file, sniff_source
+from runall.plan.flags.model import Option, ScriptFlags, sniff_file, sniff_source
 from runall.plan.flags.roles import ROLES, roles_for
 
 CORPUS = Path(__file__).parent / "flag_corpus"

@@ -1,4 +1,4 @@
-from runall.plan.flags.analyser import Option, ScriptFlags
+from runall.plan.flags.model import Option, ScriptFlags
 from runall.plan.jobs import GlobalValues, assign_ids, base_id, build_argv, build_jobs
 
 PY = "python"

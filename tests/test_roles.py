@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runall.plan.flags.analyser import Option, ScriptFlags
+from runall.plan.flags.model import Option, ScriptFlags
 from runall.plan.flags.roles import DEFAULT_ALIASES, ROLES, assign_roles, merge_aliases, normalise, roles_for
 
 

@@ -13,16 +13,16 @@ from runall import __version__
 from runall.errors import EXIT_INTERRUPTED, UsageError
 from runall.model import Job
 from runall.plan.discovery import discover
-from runall.plan.flags.analyser import ScriptFlags
 from runall.plan.flags.cache import FlagCache
-from runall.plan.flags.roles import merge_aliases, roles_for
+from runall.plan.flags.model import ScriptFlags
+from runall.plan.flags.roles import explain_roles, merge_aliases
 from runall.plan.grid import parse_grid_option
 from runall.plan.jobfile import load_jobfile
 from runall.plan.jobs import GlobalValues, build_jobs
 from runall.plan.selection import select
 from runall.plan.settings import Settings, load_settings
 from runall.run.options import add_arguments as add_execution_arguments
-from runall.view.preview import print_dry_run, print_inspect, print_list
+from runall.view.preview import drop_lines, print_dry_run, print_inspect, print_list
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     discovery = parser.add_argument_group("discovery and configuration")
     discovery.add_argument("--config", metavar="FILE", help="job file (default: runall.yaml)")
     discovery.add_argument("--no-cache", action="store_true", help="re-read every script's flags")
+    discovery.add_argument("--strict", action="store_true", default=None,
+                           help="exit 2 before running anything when a value given for every job "
+                                "(--epochs, --grid, ...) cannot reach a selected job")
+    discovery.add_argument("--probe-help", dest="probe", action="store_true", default=None,
+                           help="for scripts whose options cannot be read statically, run "
+                                "'python SCRIPT --help' (20 s limit, scratch folder, no GPU) and read its output")
     add_execution_arguments(parser)
     return parser
 
@@ -89,7 +95,8 @@ def _global_values(args: argparse.Namespace, settings: Settings) -> GlobalValues
     return GlobalValues(
         epochs=args.epochs, folds=args.folds, batch_size=args.batch_size, seed=args.seed,
         data_path=os.path.abspath(args.data_path) if args.data_path else None,
-        output_base=settings.output_base, extra_args=tuple(args.extra_arg))
+        output_base=settings.output_base, output_given=args.output_base is not None,
+        extra_args=tuple(args.extra_arg))
 
 
 def collect_jobs(settings: Settings, values: GlobalValues, cli_grid: dict[str, list[str]]) -> list[Job]:
@@ -99,17 +106,45 @@ def collect_jobs(settings: Settings, values: GlobalValues, cli_grid: dict[str, l
         _warn(problem)
     declared = load_jobfile(settings.inside_root(settings.config, "config"), settings.root)
     scripts = found.scripts + [d.script for d in declared if d.script not in found.scripts]
-    cache = FlagCache(settings.root / ".runall-cache" / "flags.json" if settings.cache else None)
-    flags: dict[str, ScriptFlags] = {script: cache.sniff(settings.root / script) for script in scripts}
+    cache = FlagCache(settings.root / ".runall-cache" / "flags.json" if settings.cache else None, settings.root)
+    flags: dict[str, ScriptFlags] = {script: _sniff(cache, settings, settings.root / script, values.python)
+                                     for script in scripts}
     cache.save()
+    for warning in cache.warnings:
+        _warn(warning)
     return build_jobs(flags, values, merge_aliases(settings.aliases), declared, cli_grid, found.scripts)
 
 
+def _sniff(cache: FlagCache, settings: Settings, script: Path, python: str) -> ScriptFlags:
+    """A script's flags; with `--probe-help`, from its `--help` output when they cannot be read."""
+    flags = cache.sniff(script)
+    if settings.probe and not flags.known:
+        from runall.plan.flags.probe import probe_help
+
+        flags = cache.cached(script, f"help:{python}", lambda: probe_help(script, python, flags))
+    return flags
+
+
+def check_reach(jobs: list[Job], cli_grid: dict[str, list[str]], strict: bool) -> None:
+    """Say which values given for every job cannot reach which selected job; exit 2 when a
+    `--grid NAME` reaches none of them, or (`--strict`) when any value is dropped."""
+    for name in cli_grid:
+        if jobs and all(f"grid:{name}" in job.dropped for job in jobs):
+            raise UsageError(f"no selected script has option or role {name!r}", where=f"--grid {name}")
+    lines = drop_lines(jobs)
+    for line in lines:
+        print(f"runall: note: {line}", file=sys.stderr)
+    missed = sum(bool(job.dropped) for job in jobs)
+    if strict and missed:
+        raise UsageError(f"values given for every job cannot reach {missed} selected job(s) (notes above); "
+                         "nothing was run", where="--strict")
+
+
 def _inspect(args: argparse.Namespace, settings: Settings) -> int:
-    cache = FlagCache(None)
+    cache = FlagCache(None, settings.root)
     aliases = merge_aliases(settings.aliases)
-    results = [cache.sniff(Path(path)) for path in args.inspect]
-    print_inspect(results, [roles_for(r, aliases) for r in results], args.format)
+    results = [_sniff(cache, settings, Path(path).resolve(), sys.executable) for path in args.inspect]
+    print_inspect(results, [explain_roles(r, aliases) for r in results], args.format)
     return 0
 
 
@@ -117,7 +152,7 @@ def _run(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve() if args.root else find_root(Path.cwd())
     overrides = {"output_base": args.output_base, "runs_dir": args.runs_dir,
                  "config": os.path.abspath(args.config) if args.config else None,
-                 "cache": False if args.no_cache else None}
+                 "cache": False if args.no_cache else None, "strict": args.strict, "probe": args.probe}
     settings, config = load_settings(root, overrides)
     if args.config and not Path(args.config).is_file():
         raise UsageError(f"job file {args.config!r} does not exist", where="--config")
@@ -128,8 +163,10 @@ def _run(args: argparse.Namespace) -> int:
         return _execution().status(args, settings.root)
     if args.resume:
         return _execution().resume(args, settings.root, config=config)
-    jobs = collect_jobs(settings, _global_values(args, settings), parse_grid_option(args.grid))
+    cli_grid = parse_grid_option(args.grid)
+    jobs = collect_jobs(settings, _global_values(args, settings), cli_grid)
     jobs = select(jobs, args.only, args.exclude, args.tag, args.keywords)
+    check_reach(jobs, cli_grid, settings.strict)
     if args.list:
         print_list(jobs, args.format)
         return 0

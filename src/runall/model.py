@@ -34,6 +34,7 @@ class Job:
     after: list[str] = field(default_factory=list)          # ids that must succeed first
     source: str = "discovered"       # "discovered" or "config"
     params: dict[str, Any] = field(default_factory=dict)    # grid values and declared args
+    dropped: dict[str, str] = field(default_factory=dict)   # value given for every job -> why it cannot reach this one
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, used by previews and the run manifest."""

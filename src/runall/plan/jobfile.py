@@ -74,12 +74,33 @@ def _scalar(value: Any) -> bool:
         isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value))
 
 
+_OVERRIDE_KEY = re.compile(r"[A-Za-z_][\w.\-/@]*")
+
+
 def _flags(value: Any) -> dict:
-    result = _mapping(lambda v: isinstance(v, str) and v.startswith("-"), "role to option string")(value)
+    result = _mapping(lambda v: isinstance(v, str) and (v.startswith("-") or bool(_OVERRIDE_KEY.fullmatch(v))),
+                      "role to option string (--epochs) or override key (trainer.max_epochs)")(value)
     unknown = sorted(set(result) - set(ROLES))
     if unknown:
         raise ValueError(f"unknown role {unknown[0]!r} (roles: {', '.join(ROLES)})")
     return result
+
+
+def _args(value: Any) -> dict | list:
+    if isinstance(value, list):
+        if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+            raise ValueError("as a list (positional arguments), must hold strings or numbers")
+        return list(value)
+    return _mapping(_scalar, "option to a value, or a list of positional arguments")(value)
+
+
+def _overrides(value: Any) -> list:
+    items = _str_list(value)
+    for item in items:
+        key, sep, _ = item.partition("=")
+        if not sep or not _OVERRIDE_KEY.fullmatch(key.lstrip("+~")):
+            raise ValueError(f"{item!r} is not an override of the form key=value (e.g. trainer.max_epochs=3)")
+    return items
 
 
 def _grid(value: Any) -> dict:
@@ -104,7 +125,8 @@ def _text(value: Any) -> str:
 FIELDS: dict[str, Callable[[Any], Any]] = {
     "id": _id,
     "name": _text,
-    "args": _mapping(_scalar, "option to a value"),
+    "args": _args,
+    "overrides": _overrides,
     "env": lambda v: {k: str(x) for k, x in _mapping(lambda x: isinstance(x, (str, int, float)), "name to value")(v).items()},
     "cpus": _number(int, 1),
     "gpus": _number(int, 0),

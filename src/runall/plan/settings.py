@@ -37,6 +37,8 @@ class Settings:
     config: str = "runall.yaml"
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     cache: bool = True
+    strict: bool = False       # a value given for every job that cannot reach one is an error
+    probe: bool = False        # run `SCRIPT --help` for scripts whose options are unknown
     source: str = "defaults"
 
     def to_dict(self) -> dict[str, Any]:
@@ -55,7 +57,7 @@ class Settings:
 
 _LIST_KEYS = ("roots", "include", "exclude", "legacy")
 _STR_KEYS = ("output_base", "runs_dir", "config")
-_BOOL_KEYS = ("respect_gitignore", "cache")
+_BOOL_KEYS = ("respect_gitignore", "cache", "strict", "probe")
 # Keys owned by later stages (execution, tracking, backends) that settings accepts as is.
 PASS_THROUGH_KEYS = frozenset({"parallel", "max_workers", "timeout", "grace", "retries",
                                "retry_delay", "thread_limits", "fail_fast", "gpus", "tracking", "mlflow", "slurm", "backend"})
