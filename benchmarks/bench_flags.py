@@ -27,7 +27,7 @@ def run(tiny: bool, work: Path) -> Section:
         target="", met=None,
         headline=f"all roles: runall precision {pct(ours.precision)} recall {pct(ours.recall)}; "
                  f"naive precision {pct(naive.precision)} recall {pct(naive.recall)}",
-        commands=["python -m benchmarks --only flags   # runall.plan.flags (analyser.sniff_file + roles.roles_for), "
+        commands=["python -m benchmarks --only flags   # runall.plan.flags (analyse.sniff_file + roles.roles_for), "
                   "against labels.json"],
         table=score_table(scores),
         notes=["Truth: `roles` in tests/flag_corpus/labels.json, for all scripts, including those the "
