@@ -49,6 +49,10 @@ class Framework:
         name is bound to so far. Returns the new binding."""
         return NOT_MINE
 
+    def attribute(self, node: ast.AST, base: Import, name: str) -> Any:
+        """`base.name` for a name from the framework's package (e.g. absl's `flags.FLAGS`)."""
+        return NOT_MINE
+
     def unknown_method(self, node: ast.Call, receiver: Any, name: str, args: list[Any],
                        kwargs: dict[str, Any]) -> Any:
         """`receiver.name(...)` where the receiver is not known (None) or came from outside (`Foreign`)."""

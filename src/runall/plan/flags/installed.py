@@ -58,6 +58,31 @@ def package_version(package: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=64)
+def locate_class(folder: Path, name: str, limit: int = 3000) -> Path | None:
+    """The first file under `folder` (sorted, at most `limit` files) with `class name` at its top level."""
+    needle = f"class {name}".encode()
+    for count, path in enumerate(sorted(folder.rglob("*.py"))):
+        if count >= limit:
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if needle in data:
+            parsed = _parse(path)
+            if parsed and any(isinstance(s, ast.ClassDef) and s.name == name for s in parsed[0].body):
+                return path
+    return None
+
+
+def find_class_in(package: str, name: str) -> InstalledClass | None:
+    """Class `name` anywhere in installed package `package` (its files searched), or None."""
+    folder = package_dir(package)
+    path = locate_class(folder, name) if folder is not None else None
+    return find_class(package, path.relative_to(folder).as_posix(), name) if path is not None else None
+
+
 def find_class(package: str, relpath: str, name: str) -> InstalledClass | None:
     """Class `name` defined at top level of `<package dir>/<relpath>`, or None."""
     folder = package_dir(package)

@@ -27,9 +27,9 @@ from typing import Any, Callable, Iterable
 
 from runall.plan.flags import frameworks
 from runall.plan.flags.framework import Framework, Found
-from runall.plan.flags.values import (MISSING, NOT_MINE, Class, Foreign, FrameworkValue, Func, Import, Instance,
-                                      ModuleRef, Unreadable, binop, describe, key, params_with_defaults,
-                                      str_method)
+from runall.plan.flags.values import (MISSING, NOT_MINE, Bound, Class, Foreign, FrameworkValue, Func, Import,
+                                      Instance, ModuleRef, Super, Unreadable, binop, describe, key,
+                                      params_with_defaults, str_method)
 from runall.plan.sources import ParsedModule, Sources
 
 MAX_DEPTH = 12        # nested inlined calls
@@ -38,7 +38,7 @@ BUDGET = 150_000      # statements interpreted per script, all modules together
 
 # Libraries whose command line is invisible statically (frameworks read the others).
 OPAQUE_LIBS = {
-    "getopt": "getopt", "tyro": "tyro", "simple_parsing": "simple_parsing", "optparse": "optparse",
+    "getopt": "getopt", "simple_parsing": "simple_parsing", "optparse": "optparse",
     "plac": "plac", "defopt": "defopt", "clize": "clize", "gflags": "gflags",
 }
 # An imported function with one of these names, called bare from the script's own top level, is a
@@ -151,6 +151,8 @@ class Interpreter:
         self.memo: dict[tuple, Any] = {}
         self.depth = 0
         self.importing = 0
+        self.conditional = 0                        # > 0 inside a branch, loop or handler (main guard aside)
+        self.calls: list[tuple[Func, list[Any]]] = []   # the functions being run, innermost last
         self.budget = BUDGET
         self.problems: dict[tuple[int, str, int, str], None] = {}   # (file order, file, line, message)
         self.files: dict[str, str] = {}             # every file read: root-relative path (or absolute) -> sha256
@@ -226,9 +228,14 @@ class Interpreter:
         self.memo[memo_key] = result
         return result
 
-    def member(self, cls: Class, name: str) -> Any:
-        """`cls.name` through the repository classes of its bases (None when not found)."""
+    def member(self, cls: Class, name: str, after: Class | None = None) -> Any:
+        """`cls.name` through the repository classes of its bases (None when not found); with
+        `after`, only in the classes that follow it (what `super()` finds)."""
+        skipping = after is not None
         for klass in cls.mro():
+            if skipping:
+                skipping = klass is not after
+                continue
             if isinstance(klass, Class) and name in klass.members:
                 return klass.members[name]
         return None
@@ -242,6 +249,8 @@ class Interpreter:
         path = path.resolve()
         if path in self.modules:
             return self.modules[path]
+        if not path.is_relative_to(self.sources.root):
+            return None
         parsed = self.sources.module(path)
         name = path.relative_to(self.sources.root).as_posix()
         if name in self.sources.digests:
@@ -348,11 +357,13 @@ class Interpreter:
         outer, outer_module = self.scope, self.current
         self.scope, self.current = Scope(func.scope, func.module), func.module
         self.depth += 1
+        self.calls.append((func, args))
         try:
             self._bind_params(func.node.args, args, kwargs, func.scope)
             self._block(func.node.body)
             returns = self.scope.returns
         finally:
+            self.calls.pop()
             self.scope, self.current, self.depth = outer, outer_module, self.depth - 1
         interesting = [r for r in returns if isinstance(r, (FrameworkValue, Foreign, Instance, dict))]
         return (interesting or [r for r in returns if r is not None] or [None])[0]
@@ -396,22 +407,37 @@ class Interpreter:
 
     def _s_If(self, node: ast.If) -> None:
         self.eval(node.test)
-        if _is_main_guard(node.test) and self.current is not None and not self.current.is_main:
-            self._block(node.orelse)   # an imported module's `if __name__ == "__main__":` does not run
+        if _is_main_guard(node.test):
+            if self.current is not None and not self.current.is_main:
+                self._block(node.orelse)   # an imported module's `if __name__ == "__main__":` does not run
+            else:
+                self._block(node.body)
             return
-        self._block(node.body)
-        self._block(node.orelse)
+        self.conditional += 1
+        try:
+            self._block(node.body)
+            self._block(node.orelse)
+        finally:
+            self.conditional -= 1
 
     def _s_While(self, node: ast.While) -> None:
         self.eval(node.test)
-        self._block(node.body)
-        self._block(node.orelse)
+        self.conditional += 1
+        try:
+            self._block(node.body)
+            self._block(node.orelse)
+        finally:
+            self.conditional -= 1
 
     def _s_Try(self, node: ast.Try) -> None:
         self._block(node.body)
-        for handler in node.handlers:
-            self.eval(handler.type)
-            self._block(handler.body)
+        self.conditional += 1
+        try:
+            for handler in node.handlers:
+                self.eval(handler.type)
+                self._block(handler.body)
+        finally:
+            self.conditional -= 1
         self._block(node.orelse)
         self._block(node.finalbody)
 
@@ -456,10 +482,14 @@ class Interpreter:
 
     def _s_For(self, node: ast.For | ast.AsyncFor) -> None:
         items = self._iter_values(self.eval(node.iter))
-        for item in items if items is not None else [None]:
-            self._bind(node.target, item)
-            self._block(node.body)
-        self._block(node.orelse)
+        self.conditional += items is None
+        try:
+            for item in items if items is not None else [None]:
+                self._bind(node.target, item)
+                self._block(node.body)
+            self._block(node.orelse)
+        finally:
+            self.conditional -= items is None
 
     _s_AsyncFor = _s_For
 
@@ -507,6 +537,12 @@ class Interpreter:
                 self._bind(elt.value if isinstance(elt, ast.Starred) else elt, parts[i] if parts else None)
         elif isinstance(target, ast.Attribute):
             owner = self.eval(target.value)
+            if isinstance(owner, Foreign) and owner.adopted is not None:
+                owner = owner.adopted
+            if isinstance(owner, Instance):
+                owner.attrs[target.attr] = value
+            if isinstance(owner, FrameworkValue):
+                owner.set_attribute(self, target, target.attr, value)
             cls = owner.cls if isinstance(owner, (Instance, FrameworkValue)) else owner
             if isinstance(cls, Class):
                 cls.members[target.attr] = value
@@ -624,21 +660,24 @@ class Interpreter:
         if isinstance(base, Import):
             if base.qual == "sys" and name == "argv" and self.current is not None and self.current.is_main:
                 self.hint(node, "reads sys.argv directly")
-            return Import(f"{base.qual}.{name}")
+            made = self._ask_frameworks(base, lambda fw: fw.attribute(node, base, name))
+            return Import(f"{base.qual}.{name}") if made is NOT_MINE else made
         if isinstance(base, ModuleRef):
             return self._module_attr(base, name)
         if isinstance(base, Unreadable):
             return Unreadable(f"{base.qual}.{name}", base.path)
         if isinstance(base, Instance):
-            return self.member(base.cls, name)
+            found = base.attrs[name] if name in base.attrs else self.member(base.cls, name)
+            return Bound(base, name) if isinstance(found, Func) and found.kind == "method" else found
         if isinstance(base, Class):
             return self.member(base, name)
         if isinstance(base, FrameworkValue):
             if base.cls is not None:
                 found = self.member(base.cls, name)
                 if found is not None:
-                    return found
-            return base.attribute(self, name)
+                    return Bound(base, name) if isinstance(found, Func) and found.kind == "method" else found
+            found = base.attribute(self, name)
+            return Bound(base, name) if found is None else found
         return None
 
     def _e_Tuple(self, node: ast.Tuple | ast.List | ast.Set) -> tuple:
@@ -797,6 +836,8 @@ class Interpreter:
         if isinstance(callee, Unreadable):
             self._external_call(node, callee.qual, args, kwargs, readable=False)
             return Foreign(node, callee.qual)
+        if isinstance(callee, Bound):
+            return self._method(node, callee.obj, callee.name, args, kwargs)
         if isinstance(callee, FrameworkValue):
             return callee.method(self, node, "__call__", args, kwargs)
         return None
@@ -806,6 +847,14 @@ class Interpreter:
             receiver = receiver.adopted
         if isinstance(receiver, (Import, ModuleRef, Unreadable)):
             return self.call(node, self.attribute(node, receiver, name), args, kwargs)
+        if isinstance(receiver, Super):
+            member = self.member(receiver.owner, name, after=receiver.owner)
+            if isinstance(member, Func):
+                bound = member.kind == "method" or member.kind == "class"
+                return self.invoke(member, [receiver.obj, *args] if bound else args, kwargs)
+            if isinstance(receiver.obj, FrameworkValue) and name != "__init__":
+                return receiver.obj.method(self, node, name, args, kwargs)
+            return None
         if isinstance(receiver, (Instance, Class)):
             return self._call_member(node, receiver, name, args, kwargs)
         if isinstance(receiver, FrameworkValue):
@@ -827,6 +876,9 @@ class Interpreter:
 
     def _call_member(self, node: ast.Call, receiver: Any, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         cls = receiver.cls if isinstance(receiver, Instance) else receiver
+        member = receiver.attrs.get(name) if isinstance(receiver, Instance) and name in receiver.attrs else None
+        if member is not None:
+            return self.call(node, member, args, kwargs)
         member = self.member(cls, name)
         if isinstance(member, Func):
             bound = (isinstance(receiver, Instance) and member.kind == "method") or member.kind == "class"
@@ -887,6 +939,11 @@ class Interpreter:
             made = self.framework(entry.module).builtin(node, name, args, kwargs)
             if made is not NOT_MINE:
                 return made
+        if name == "super" and self.calls:
+            func, call_args = self.calls[-1]
+            if func.owner is not None and call_args:
+                return Super(func.owner, call_args[0])
+            return None
         if name == "dict":
             base = args[0] if args and isinstance(args[0], dict) else {} if not args else None
             if base is None or "**" in kwargs:

@@ -112,16 +112,29 @@ def _first(spellings: Sequence[str], *indexes: dict[str, str]) -> str | None:
     return None
 
 
+# Last words of a nested option's name that suit a role in a section of that role (`data.dl_path`).
+_NESTED_LEAVES = {"data_path": {"path", "dir", "root", "folder", "location", "file"}}
+
+
 def _nested(role: str, spellings: Sequence[str], options: Sequence[Option]) -> tuple[str | None, list[str]]:
-    """A nested option whose last part is in the table and whose section suits the role."""
+    """A nested option whose last part is in the table (or suits the role) and whose section is one
+    that role lives in (`--trainer.max_epochs`, `data_config.path`)."""
     leaves = set(spellings)
+    generic = _NESTED_LEAVES.get(role, set())
+    rule = RULES.get(role)
     found: list[str] = []
     for option in options:
-        if option.subcommand is not None or not option.takes_value:
+        if option.subcommand is not None or not option.takes_value or _unfit(role, option):
             continue
         for spelling in option.strings:
             section, dot, leaf = spelling.lstrip("-").rpartition(".")
-            if dot and section.split(".")[-1].lower() in SECTIONS.get(role, ()) and normalise(leaf) in leaves:
+            section_words = set(re.split(r"[^a-z0-9]+", section.split(".")[-1].lower()))
+            if not dot or not section_words & set(SECTIONS.get(role, ())):
+                continue
+            named = words(leaf)
+            fits = normalise(leaf) in leaves or (
+                bool(named) and named[-1] in generic and not (rule and rule.veto.search(" ".join(named))))
+            if fits:
                 found.append(spelling)
                 break
     unique = list(dict.fromkeys(found))
@@ -159,9 +172,10 @@ def explain(options: Sequence[Option], aliases: Mapping[str, Sequence[str]] = DE
             if several:
                 notes.append(f"{role}: {' and '.join(several)} could each be it; neither is used")
     taken = {spelling for spelling in roles.values() if spelling}
+    home = _home(roles, owners)
     for role in ROLES:
         if role in roles and roles[role] is None:
-            roles[role] = _from_evidence(role, options, taken, owners, notes)
+            roles[role] = _from_evidence(role, options, taken, home, notes)
             if roles[role]:
                 taken.add(roles[role])
     if overrides:
@@ -184,9 +198,11 @@ def explain_roles(flags: ScriptFlags, aliases: Mapping[str, Sequence[str]] = DEF
 
 
 # --- evidence ---------------------------------------------------------------------------------
+# --- evidence ---------------------------------------------------------------------------------
 
 def words(spelling: str) -> list[str]:
-    """`--manualSeed` -> [manual, seed]; `--save-model_dir` -> [save, model, dir]."""
+    """`--manualSeed` -> [manual, seed]; `--save-model_dir` -> [save, model, dir]; a nested
+    `trainer.max_epochs` -> [max, epochs] (its last part)."""
     text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", spelling.lstrip("-").rpartition(".")[2])
     return [w for w in re.split(r"[^A-Za-z0-9]+", text.lower()) if w]
 
@@ -196,85 +212,96 @@ class _Rule:
     """How to recognise a role from what the source says about an option."""
 
     name: re.Pattern[str]          # over the name's words joined by "_"
-    help: re.Pattern[str]          # over the help text, lowercased
-    veto: re.Pattern[str]          # words (in name or help) that mean something else
-    types: tuple[str, ...]         # acceptable types (of `type=` or the default); () any
-    tier: Mapping[str, int] = field(default_factory=dict)   # name word -> lower priority (higher number)
+    help: re.Pattern[str]          # over the help text's first clause, lowercased
+    veto: re.Pattern[str]          # words (in the name or the help's first clause) that mean something else
+    types: tuple[str, ...]         # acceptable types (of `type=` or the default)
+    weak: re.Pattern[str] | None = None   # a weaker name: taken only when no other option qualifies
 
 
-_DIRWORD = r"(dir|directory|folder|path|root|location|f)"
+_DIR = r"(dir|dirs|directory|folder|root|f)"
 RULES: dict[str, _Rule] = {
     "epochs": _Rule(
-        name=re.compile(r"^((n|num|number|nb|max|total|train|training)_?epochs?|epochs?_?(num|number|total|count)|niter|n_iter|iters?_epochs?)$"),
+        name=re.compile(r"^((n|num|number|nb|max|total|train|training)_?epochs?|epochs?_?(num|number|total|count)|"
+                        r"nepochs?)$"),
         help=re.compile(r"\b(number|num|no\.?|#|count|total|max(imum)?)\s+(of\s+)?(total\s+|training\s+|train\s+|max\s+)?"
                         r"epochs?\b|\bepochs?\s+(to|of|for)\s+(train|training|run)\b|\btraining epochs\b|"
-                        r"\bhow many epochs\b|^epochs?\b"),
-        veto=re.compile(r"\b(warm\w*|decay\w*|start\w*|resume|begin\w*|save\w*|eval\w*|valid\w*|log\w*|every|"
+                        r"\bhow many epochs\b|^epochs?$|^(total\s+)?epochs?\s+(to|of)\b"),
+        veto=re.compile(r"\b(warm\w*|decay\w*|start\w*|resum\w*|begin\w*|save\w*|eval\w*|valid\w*|log\w*|every|"
                         r"interval|between|patience|cool\w*|freez\w*|burn\w*|per|checkpoint\w*|snapshot|test\w*|"
-                        r"print\w*|lr|ramp\w*|sched\w*|first|last|stage|pretrain\w*|step\w*|iterations?|decay)\b"),
+                        r"print\w*|lr|ramp\w*|sched\w*|first|last|stage|pretrain\w*|step|steps|iterations?|"
+                        r"update\w*|ppo|rollout\w*|swa|ema|stop\w*|early|plateau|restart\w*|cycle\w*)\b"),
         types=("int",)),
     "folds": _Rule(
-        name=re.compile(r"^((n|num|number|nb|k|cv)_?(folds?|splits)|k_?fold|folds?_?(num|number|count)|cv)$"),
+        name=re.compile(r"^((n|num|number|nb|k|cv)_?(folds?|splits)|k_?fold|folds?_?(num|number|count)|kfolds?)$"),
         help=re.compile(r"\b(number|num|#)\s+of\s+(cv\s+|cross[- ]?validation\s+)?(folds|splits)\b|"
                         r"\bk[- ]?folds?\b|\bcross[- ]?validation folds\b|\bfolds? (for|of|in) cross[- ]?validation"),
-        veto=re.compile(r"\b(index|idx|which|current|id|to (use|run|train|evaluate)|this fold|fold number)\b"),
+        veto=re.compile(r"\b(index|idx|which|current|id|this|specific|to (use|run|train|evaluate))\b"),
         types=("int",)),
     "output_dir": _Rule(
-        name=re.compile(r"^((output|out|save|saved|saving|checkpoints?|ckpt|ckpts|work|exp|experiment|results?|runs?|"
-                        r"logs?|logging|project|model|models|snapshot|outputs)_?(model_?)?" + _DIRWORD + r"s?|outf|outdir|"
-                        r"logdir|workdir|savedir|save_?to|output|project|work_?dirs?)$"),
+        name=re.compile(r"^((output|outputs|out|save|saved|saving|checkpoints?|ckpt|ckpts|work|exp|experiment|"
+                        r"results?|runs?|snapshots?)_?(model_?)?" + _DIR + r"|outf|outdir|workdir|savedir|"
+                        r"save_?to|work_?dirs?|save_?model_?" + _DIR + r")$"),
+        weak=re.compile(r"^((logs?|logging|tensorboard|tb|model|models|output|out|save|checkpoint|ckpt)_?"
+                        r"(dir|dirs|directory|folder|root|path)|logdir|logs|project|(output|out|save)_?path)$"),
         help=re.compile(r"\b(output|out|save|saving|results?|log(ging)?|checkpoints?|experiments?|work(ing)?)\s+"
-                        r"(dir|directory|folder|path|root)\b|\b(dir|directory|folder|path)\s+(to|for|where|in which)\s+"
-                        r"(\w+\s+)?(save|store|output|write|put|dump)|\bwhere to (save|store|write|put)|"
+                        r"(dir|directory|folder|root)\b|\b(dir|directory|folder)\s+(to|for|where|in which)\s+"
+                        r"(\w+\s+)?(save|store|output|write|put|dump|keep)|\bwhere to (save|store|write|put|keep)\b|"
                         r"\b(save|store|write|output|dump)s?\s+(\w+\s+){0,4}(to|in|into|under)\s+(this\s+|the\s+|a\s+)?"
-                        r"(dir|directory|folder|project)|\bfolder to output\b|\bsave to project\b|"
-                        r"\b(dir|directory|folder) (for|of) (the )?(outputs?|results|checkpoints|logs|models?)\b"),
-        veto=re.compile(r"\b(load\w*|resume\w*|pretrained|input|read|from|cache\w*|data|dataset|init\w*|source|"
-                        r"tensorboard|wandb|mlflow|name|file|pretrain\w*|restore\w*|eval\w*|test\w*|teacher)\b"),
-        types=("str", "path"),
-        tier={"log": 1, "logs": 1, "logging": 1, "logdir": 1, "project": 1, "model": 1, "models": 1}),
+                        r"(dir|directory|folder|project)\b|\bfolder to output\b|\bsave to project\b|"
+                        r"\b(dir|directory|folder) (for|of) (the )?(outputs?|results|checkpoints|logs|models?)\b|"
+                        r"\b(models?|checkpoints|weights|results|outputs?|logs) (are|is|will be) (saved|stored|written)"),
+        veto=re.compile(r"\b(load\w*|resum\w*|pretrained|input\w*|read\w*|cach\w*|source|restor\w*|teacher|"
+                        r"data ?(dir|directory|folder|root|path|set)|datasets?|training data|file|filename|init\w*|"
+                        r"eval\w*|test\w*|pretrain\w*|wandb|mlflow|tmp|temp|cuda|vocab\w*|token\w*)\b"),
+        types=("str", "path")),
     "batch_size": _Rule(
         name=re.compile(r"^((train|training|per_device_train|global|total|mini|per_gpu_train|imgs?_per|images_per)_?)?"
                         r"(batch_?size|bs|batchsize|batch)(_?(train|size))?$"),
         help=re.compile(r"\b(mini-?)?batch[- ]?size\b|\b(images|samples|examples|imgs)\s+per\s+(batch|gpu|device)\b"),
-        veto=re.compile(r"\b(eval\w*|test\w*|val|valid\w*|inference|predict\w*|micro|infer|generation|chunk|"
-                        r"accumulat\w*)\b"),
+        veto=re.compile(r"\b(eval\w*|test\w*|val|valid\w*|inference|predict\w*|micro|infer\w*|generat\w*|chunk\w*|"
+                        r"accumulat\w*|sample|sampling|replay|buffer|rollout\w*|ppo|token\w*)\b"),
         types=("int",)),
     "seed": _Rule(
-        name=re.compile(r"^((manual|random|rand|rng|global|init|base|torch|np|numpy)_?)?seed(_?(val|value|num|number))?$"),
-        help=re.compile(r"\b(random|manual|rng|global)\s+seed\b|\bseed (for|of) (the )?(random|rng|reproduc\w*)|"
-                        r"^(the )?seed\b"),
-        veto=re.compile(r"\b(data|sampler|eval\w*|test\w*|shuffle|split|env|environment|dataset|val\w*)\b"),
+        name=re.compile(r"^((manual|random|rand|rng|global|init|base|torch|np|numpy|train|training)_?)?seed"
+                        r"(_?(val|value|num|number))?$"),
+        help=re.compile(r"\b(random|manual|rng|global|training)\s+seed\b|\bseed (for|of) (the )?(random|rng|"
+                        r"reproduc\w*|initiali[sz]\w*)|^(the )?seed\b"),
+        veto=re.compile(r"\b(data|sampler|eval\w*|test\w*|shuffle|split|env|environment|dataset|val\w*|sampling|"
+                        r"noise|offset)\b"),
         types=("int",)),
     "data_path": _Rule(
-        name=re.compile(r"^((train|training|input|img|image|images|corpus|raw)_?)?(data|dataset|datasets)_?"
-                        r"(dir|directory|folder|path|root|location|file|files)s?$|^data_?(root|dir)$|^(img|image)s?_?"
-                        r"(dir|root|folder)$"),
+        name=re.compile(r"^(\w+_)?(data|dataset|datasets)_?(dir|dirs|directory|folder|path|root|location|file|"
+                        r"files|loc)s?$|^data_?(root|dir)$|^(img|image|images|train|training)_?(dir|root|folder)$|"
+                        r"^dataroot$|^(train|training)_(data|dataset|file|path)$"),
         help=re.compile(r"\b(path|dir|directory|folder|root|location)\s+(to|of|for|containing|with|where)\s+"
                         r"(the\s+)?(training\s+|train\s+|input\s+|raw\s+)?(data|dataset|images|corpus)\b|"
                         r"\b(data|dataset|training data|images)\s+(root\s+)?(path|dir|directory|folder|root|location)\b|"
-                        r"\broot (dir|directory|folder|path) of (the )?(data|dataset)"),
-        veto=re.compile(r"\b(output\w*|save\w*|writ\w*|cache\w*|checkpoint\w*|model\w*|logs?|names?|hub|huggingface|"
-                        r"download\w*|eval\w*|test\w*|val|valid\w*|config\w*|vocab\w*|tokeniz\w*|pretrain\w*)\b"),
+                        r"\broot (dir|directory|folder|path) of (the )?(data|dataset)|"
+                        r"\b(folder|directory|dir) (containing|with) (the )?(training )?(data|images)\b|"
+                        r"\bpath to (the )?(training|train) (data|set|file|images)\b"),
+        veto=re.compile(r"\b(output\w*|save\w*|writ\w*|cach\w*|checkpoint\w*|model\w*|logs?|names?|hub|"
+                        r"huggingface|download\w*|eval\w*|test\w*|val|valid\w*|config\w*|vocab\w*|tokeniz\w*|"
+                        r"pretrain\w*|class|classes|prior|mask\w*|label\w*|annotation\w*|weight\w*|sample\w*|"
+                        r"result\w*|pred\w*|embed\w*|feature\w*|index|meta\w*|split\w*)\b"),
         types=("str", "path")),
     "config": _Rule(
-        name=re.compile(r"^(config|cfg|conf|configuration|opt|options?|yaml)_?(file|path|yaml)?s?$"),
-        help=re.compile(r"\b(config|configuration|yaml|option|options|settings)\s+(file|yaml|path)\b|"
-                        r"\bpath to (the |a )?(yaml |json |experiment |training )?(config|configuration)\b"),
+        name=re.compile(r"^(config|cfg|conf|configuration|yaml)_?(file|path|yaml|filepath|fname|filename|loc|"
+                        r"location)?s?$|^(\w+_)?config_(file|path|filepath|loc|location)$"),
+        help=re.compile(r"\b(config|configuration|yaml|option|options|settings|experiment)\s+(file|yaml|path)s?\b|"
+                        r"\bpaths? to (the |a )?(\w+ )?(yaml |json )?(config|configuration)s?\b"),
         veto=re.compile(r"\b(pretrained|names?|model|deepspeed|accelerate|tokenizer|overrid\w*|hub|huggingface|"
-                        r"hf|print\w*|dump\w*|save\w*)\b"),
+                        r"hf|print\w*|dump\w*|save\w*|output\w*|write\w*|generat\w*|logging)\b"),
         types=("str", "path")),
 }
-
-
 # Help words that overrule an alias: the option is something else despite its name.
 ALIAS_VETO: dict[str, re.Pattern[str]] = {
     "output_dir": re.compile(r"\b(load\w*|resum\w*|pretrained|restor\w*|read from|input|initiali[sz]\w*)\b"),
-    "data_path": re.compile(r"\b(output|save|write|cache)\b"),
+    "data_path": re.compile(r"\b(output|save|write|cache|class path)\b"),
     "folds": re.compile(r"\b(index|which fold|fold to (use|run|train))\b"),
-    "batch_size": re.compile(r"\b(eval\w*|test\w*|validation|inference)\b"),
     "config": re.compile(r"\b(pretrained|config name)\b"),
 }
+_PATH_ROLES = ("output_dir", "data_path", "config")
+_FILE_DEFAULT = re.compile(r"\.(pt|pth|ckpt|bin|pkl|h5|json|txt|csv|npz|npy|safetensors|model|onnx|log)$", re.I)
 
 
 def _type_of(option: Option) -> str | None:
@@ -296,9 +323,10 @@ def first_clause(help: str | None) -> str:
     return re.split(r"\.\s|\.$|[;(\[]|\s-\s", text, maxsplit=1)[0].strip()
 
 
-def _evidence(rule: _Rule, option: Option) -> str | None:
-    """What makes `option` the role's (its help, or its name), or None."""
-    if not option.takes_value or option.subcommand is not None:
+def _evidence(role: str, rule: _Rule, option: Option) -> tuple[int, str] | None:
+    """(tier, what) when the source says `option` is the role's: tier 0 its help or name,
+    tier 1 a weaker name; None otherwise."""
+    if not option.takes_value or _unfit(role, option):
         return None
     kind = _type_of(option)
     if kind is not None and rule.types and kind not in rule.types:
@@ -308,36 +336,56 @@ def _evidence(rule: _Rule, option: Option) -> str | None:
     if rule.veto.search(" ".join(named)) or (clause and rule.veto.search(clause)):
         return None
     if clause and rule.help.search(clause):
-        return f"its help ({option.help!r})"
+        return 0, f"its help ({option.help!r})"
     if rule.name.match("_".join(named)):
-        return "its name" + (f" and type ({kind})" if kind else "")
+        return 0, "its name" + (f" and type ({kind})" if kind else "")
+    if rule.weak is not None and rule.weak.match("_".join(named)):
+        return 1, "its name"
     return None
 
 
+def _unfit(role: str, option: Option) -> bool:
+    """Options a value for a path role cannot go to: a fixed set of choices, a class, a file name."""
+    if role not in _PATH_ROLES:
+        return False
+    if option.type in ("choice", "class"):
+        return True
+    return role == "output_dir" and isinstance(option.default, str) and bool(_FILE_DEFAULT.search(option.default))
+
+
 def _vetoed(role: str, spelling: str, owners: Mapping[str, Option]) -> bool:
-    """An alias whose help says it is something else (`--model_dir` "path to a pretrained model")."""
+    """An alias whose help or kind says it is something else (`--model_dir` "path to a pretrained model")."""
     option = owners.get(spelling)
+    if option is None:
+        return False
     veto = ALIAS_VETO.get(role)
-    return bool(option is not None and veto is not None and veto.search(first_clause(option.help)))
+    return _unfit(role, option) or bool(veto is not None and veto.search(first_clause(option.help)))
 
 
-def _from_evidence(role: str, options: Sequence[Option], taken: set[str], owners: Mapping[str, Option],
+def _home(roles: Mapping[str, str | None], owners: Mapping[str, Option]) -> str | None:
+    """The subcommand the roles found so far belong to (None: top level, or none found)."""
+    subs = [owners[s].subcommand for s in roles.values() if s and s in owners]
+    return max(set(subs), key=subs.count) if subs and None not in subs else None
+
+
+def _from_evidence(role: str, options: Sequence[Option], taken: set[str], home: str | None,
                    notes: list[str]) -> str | None:
     rule = RULES.get(role)
     if rule is None:
         return None
-    found: list[tuple[int, Option, str]] = []
+    found: dict[str, tuple[tuple[int, int], Option, str]] = {}
     for option in options:
         if any(s in taken for s in option.strings):
             continue
-        why = _evidence(rule, option)
-        if why:
-            tier = max((rule.tier.get(w, 0) for w in words(option.primary)), default=0)
-            found.append((tier, option, why))
+        evidence = _evidence(role, rule, option)
+        if evidence is not None:
+            rank = (0 if option.subcommand == home else 1, evidence[0])
+            if option.primary not in found or rank < found[option.primary][0]:
+                found[option.primary] = (rank, option, evidence[1])
     if not found:
         return None
-    best = min(t for t, _, _ in found)
-    chosen = [(o, why) for t, o, why in found if t == best]
+    best = min(rank for rank, _, _ in found.values())
+    chosen = [(o, why) for rank, o, why in found.values() if rank == best]
     if len(chosen) > 1:
         names = " and ".join(o.primary for o, _ in chosen)
         notes.append(f"{role}: {names} could each be it; neither is used (name one in the job file's flags:)")

@@ -90,7 +90,26 @@ class Class:
 
 @dataclass(eq=False)
 class Instance:
+    """An object of a repository class; attributes set on it are its own (`attrs`)."""
+
     cls: Class
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Bound:
+    """A method taken from an object without calling it (`add = parser.add_argument`)."""
+
+    obj: Any
+    name: str
+
+
+@dataclass(eq=False)
+class Super:
+    """`super()` inside a method of `owner` called on `obj`."""
+
+    owner: Class
+    obj: Any
 
 
 @dataclass(eq=False)
@@ -122,6 +141,9 @@ class FrameworkValue:
                  func: Func, bound: Any) -> Any:
         """`@value.name(*args)` (name "" for `@value(...)` or `@value`) on `func`; returns the new binding."""
         return NOT_MINE
+
+    def set_attribute(self, ctx: "Interpreter", node: ast.AST, name: str, value: Any) -> None:
+        """`value.name = ...` in the code (`ctx.conditional` says whether it always runs)."""
 
 
 # --- pure helpers -----------------------------------------------------------------------------

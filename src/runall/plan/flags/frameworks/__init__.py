@@ -32,6 +32,7 @@ REGISTRY: tuple[Entry, ...] = (
     Entry("hydra", roots=("hydra",)),
     Entry("jsonargparse", roots=("jsonargparse",)),
     Entry("docopt", roots=("docopt",)),
+    Entry("tyro", roots=("tyro",)),
     Entry("configurator", builtins=("exec",)),
 )
 

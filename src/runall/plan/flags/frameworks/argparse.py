@@ -47,7 +47,7 @@ class Parser(FrameworkValue):
         self.options: list[Option] = []
         self.parents: list[Parser] = []
         self.is_parent = False
-        self.removed: set[str] = set()   # options a framework takes off the command line (linked arguments)
+        self.removed: set[str] = set()   # options taken off the command line (linked or overwritten)
 
     def method(self, ctx: "Interpreter", node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if not ctx.dormant or name in PARSES:
@@ -58,6 +58,9 @@ class Parser(FrameworkValue):
             return self
         elif name == "add_subparsers":
             return Subparsers(self)
+        elif name in ("parse_args", "parse_known_args", "parse_intermixed_args"):
+            namespace = Namespace(self)
+            return (namespace, None) if name == "parse_known_args" else namespace
         return None
 
     def escapes(self, ctx: "Interpreter", node: ast.Call, qual: str) -> None:
@@ -65,15 +68,36 @@ class Parser(FrameworkValue):
             ctx.problem(node, f"parser passed to {describe(node.func)}, defined outside this repository",
                         opaque=True)
 
-    def all_options(self, seen: set[int] | None = None) -> Iterator[Option]:
-        """Its options after those of its `parents=` parsers."""
-        seen = set() if seen is None else seen
-        if id(self) in seen:
-            return
-        seen.add(id(self))
+    def all_options(self) -> Iterator[Option]:
+        """Its options after those of its `parents=` parsers, less those taken off the command line."""
+        chain = self._chain([])
+        removed = {spelling for parser in chain for spelling in parser.removed}
+        yield from (o for parser in chain for o in parser.options if o.primary not in removed)
+
+    def _chain(self, seen: list["Parser"]) -> list["Parser"]:
+        """This parser after its `parents=` parsers (each once)."""
+        if any(p is self for p in seen):
+            return seen
         for parent in self.parents:
-            yield from parent.all_options(seen)
-        yield from (o for o in self.options if o.primary not in self.removed)
+            parent._chain(seen)
+        seen.append(self)
+        return seen
+
+
+class Namespace(FrameworkValue):
+    """What `parse_args()` returns: an option whose value the script always replaces before using
+    it (`args.output_dir = args.job_dir`) is taken off the command line."""
+
+    def __init__(self, parser: Parser) -> None:
+        self.parser = parser
+
+    def set_attribute(self, ctx: "Interpreter", node: ast.AST, name: str, value: Any) -> None:
+        if ctx.conditional or ctx.dormant:
+            return
+        for option in self.parser.all_options():
+            if option.dest == name and option.primary not in self.parser.removed:
+                self.parser.removed.add(option.primary)
+                ctx.problem(node, f"{option.primary} is replaced here before use (its value never counts)")
 
 
 class Subparsers(FrameworkValue):
@@ -107,9 +131,11 @@ def add_argument(ctx: "Interpreter", parser: Parser, node: ast.Call, args: list[
     takes_value = not boolean and not (isinstance(action, str) and action in FLAG_ACTIONS)
     dest = kwargs.get("dest")
     type_node = next((k.value for k in node.keywords if k.arg == "type"), None)
+    kind = "choice" if kwargs.get("choices") is not None and not isinstance(kwargs.get("choices"), range) \
+        else type_name(type_node)
     parser.options.append(Option(
         tuple(strings), dest if isinstance(dest, str) else derive_dest(args), None, takes_value,
-        help=as_text(kwargs.get("help")), default=scalar(kwargs.get("default")), type=type_name(type_node)))
+        help=as_text(kwargs.get("help")), default=scalar(kwargs.get("default")), type=kind))
 
 
 def derive_dest(strings: list[str] | tuple[str, ...]) -> str:
@@ -168,6 +194,12 @@ class ArgparseFramework(Framework):
             return value.adopted if isinstance(value.adopted, Parser) else None
         return None
 
+    def implicit(self, node: ast.AST) -> Parser:
+        """The parser behind options added to an unknown receiver (a helper's `parser` parameter)."""
+        if self.ambient is None:
+            self.ambient = self.new_parser(node, None, {})
+        return self.ambient
+
     def call(self, node: ast.Call, callee: Import, args: list[Any], kwargs: dict[str, Any],
              subclass: Any = None) -> Any:
         if callee.qual in FACTORIES:
@@ -183,9 +215,7 @@ class ArgparseFramework(Framework):
             return parser.method(self.ctx, node, name, args, kwargs) if parser else NOT_MINE
         if receiver is None and name in BUILDERS:
             if self.imported:
-                if self.ambient is None:
-                    self.ambient = self.new_parser(node, None, {})
-                return self.ambient.method(self.ctx, node, name, args, kwargs)
+                return self.implicit(node).method(self.ctx, node, name, args, kwargs)
             if name == "add_argument":
                 self.ctx.ignore(node, "add_argument on an object not known to be a parser (ignored)")
         return NOT_MINE

@@ -39,8 +39,12 @@ class Command(FrameworkValue):
         self.options: list[Option] = []
         self.parent: Command | None = None
         self.children: list[Command] = []
+        self.invoked = False             # called: its command line is parsed
 
     def method(self, ctx: "Interpreter", node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if name in ("__call__", "main"):
+            self.invoked = True
+            return None
         child = args[0] if args else None
         if name in ("add_command", "add_typer") and isinstance(child, Command):
             label = args[1] if len(args) > 1 else kwargs.get("name")
@@ -54,11 +58,11 @@ class Command(FrameworkValue):
         if name in ("command", "group"):
             child = self.framework.new_command(label, name == "group", self)
             self.framework.fill(child, func)
-            return child
+            return bound if self.framework.cli == "typer" else child   # typer's decorators return the function
         if name == "callback" and self.framework.cli == "typer":
             self.has_callback = True
             self.framework.fill(self, func)
-            return self
+            return bound
         return NOT_MINE
 
 
@@ -82,13 +86,17 @@ class CommandFramework(Framework):
     def fill(self, command: Command, func: Func) -> None:
         """Give `command` the options `func` declares."""
 
+    def runs(self, command: Command) -> bool:
+        """Whether a top-level command parses the script's command line."""
+        return True
+
     def result(self) -> Found | None:
-        if not self.commands:
+        roots = [c for c in self.commands if c.parent is None and self.runs(c)]
+        if not roots:
             return None
         out: list[Option] = []
-        for command in self.commands:
-            if command.parent is None:
-                self._emit(command, None, out, 0)
+        for command in roots:
+            self._emit(command, None, out, 0)
         return Found(self.cli, out)
 
     def _emit(self, command: Command, path: str | None, out: list[Option], depth: int) -> None:

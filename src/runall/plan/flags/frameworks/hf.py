@@ -3,21 +3,24 @@ become options.
 
 A field `name` becomes `--name` (and `--name-with-dashes`, as recent transformers adds);
 booleans defaulting to True also get `--no_name`. Dataclasses come from the repository (any
-module) or, for transformers' `TrainingArguments` family, from the installed package's source
-(`installed.py`); when transformers is not installed, the common fields in
-`TRAINING_ARGUMENTS_FIELDS` stand in, and a note says so.
+module); those imported from transformers or trl are looked up in the repository's own copy
+of the package when it has one, else in the installed package's source (`installed.py`, read,
+never imported). When transformers is not installed, the common fields of `TrainingArguments`
+in `TRAINING_ARGUMENTS_FIELDS` stand in, and a note says so.
 """
 
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runall.plan.flags.framework import Found, Framework
 from runall.plan.flags.frameworks.argparse import Parser, parser_options
-from runall.plan.flags.installed import find_class
+from runall.plan.flags.frameworks.fields import Field, field_from, fields_of
+from runall.plan.flags.installed import InstalledClass, find_class, find_class_in, locate_class
 from runall.plan.flags.model import Option
-from runall.plan.flags.values import NOT_MINE, Class, Import, as_text, describe, scalar, type_name
+from runall.plan.flags.values import NOT_MINE, Class, Import, describe, scalar
 
 if TYPE_CHECKING:
     from runall.plan.flags.interpreter import Interpreter
@@ -37,16 +40,13 @@ TRAINING_ARGUMENTS_FIELDS: tuple[tuple[str, bool, str], ...] = (
     ("data_seed", True, ""), ("fp16", False, ""), ("bf16", False, ""), ("report_to", True, ""),
     ("resume_from_checkpoint", True, ""), ("run_name", True, ""),
 )
-# Where the TrainingArguments family is defined in an installed package: class -> (package, file).
-KNOWN_CLASSES = {
-    "TrainingArguments": ("transformers", "training_args.py"),
-    "Seq2SeqTrainingArguments": ("transformers", "training_args_seq2seq.py"),
-}
-# Dataclasses of other packages known to extend TrainingArguments (their own extra fields unknown).
+# Where transformers defines the TrainingArguments family: class -> file in the package.
+KNOWN_FILES = {"TrainingArguments": "training_args.py", "Seq2SeqTrainingArguments": "training_args_seq2seq.py"}
+# Dataclasses of other packages known to extend TrainingArguments, for when their source is nowhere here.
 TRAINING_ARGUMENTS_SUBCLASSES = {"SFTConfig", "DPOConfig", "RewardConfig", "ORPOConfig", "KTOConfig", "CPOConfig",
                                  "GRPOConfig", "PPOConfig", "GKDConfig", "OnlineDPOConfig", "PRMConfig"}
-_TYPING_ROOTS = {"abc", "typing", "typing_extensions", "enum", "dataclasses"}
 _PARSER_NAMES = ("HfArgumentParser", "TrlParser")
+_PACKAGES = ("transformers", "trl")
 
 
 class HfFramework(Framework):
@@ -65,100 +65,87 @@ class HfFramework(Framework):
         parser = argparse.new_parser(node, None, kwargs, into=self.parsers)  # type: ignore[attr-defined]
         types = args[0] if args else kwargs.get("dataclass_types")
         for dtype in types if isinstance(types, tuple) else [types]:
-            parser.options.extend(self.dataclass_options(node, dtype))
+            fields = self.fields(dtype)
+            if fields is None:
+                self.ctx.problem(node, f"dataclass {describe(node)} cannot be read", opaque=True)
+                continue
+            for item in fields:
+                parser.options.extend(field_options(item))
         if callee.leaf == "TrlParser":
-            parser.options.append(Option(("--config",), "config", None, True, help="path to the YAML config file"))
+            parser.options.append(Option(("--config",), "config", None, True, help="path to the YAML config file",
+                                         type="path"))
         return parser
 
-    def dataclass_options(self, node: ast.AST, dtype: Any, depth: int = 0) -> list[Option]:
-        """The options of one dataclass (a repository class, or one of a known installed package)."""
+    def fields(self, dtype: Any) -> list[Field] | None:
+        """The fields of a dataclass: a repository class, or one of transformers' or trl's."""
         if isinstance(dtype, Import):
-            return self._installed_options(node, dtype)
-        if not isinstance(dtype, Class) or depth > 8:
-            self.ctx.problem(node, f"dataclass {describe(node)} cannot be read", opaque=True)
-            return []
-        options: dict[str, Option] = {}
-        for base in dtype.bases:
-            if base is not None and not (isinstance(base, Import) and base.root in _TYPING_ROOTS):
-                for option in self.dataclass_options(node, base, depth + 1):
-                    options.setdefault(option.strings[0], option)
-        for stmt in dtype.node.body:
-            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                for option in self._field_options(stmt, lambda expr: self.ctx.eval_in(expr, dtype.scope)):
-                    options[option.strings[0]] = option
-        return list(options.values())
+            return self._package_fields(dtype.root, dtype.leaf)
+        return fields_of(self.ctx, dtype, resolve=self._import_fields)
 
-    def _installed_options(self, node: ast.AST, dtype: Import) -> list[Option]:
-        name = dtype.leaf
-        if name in KNOWN_CLASSES or name in TRAINING_ARGUMENTS_SUBCLASSES:
-            found = self._read_installed(name if name in KNOWN_CLASSES else "TrainingArguments")
-            if found is not None:
-                return found
-            self.notes.append(f"{name}: transformers is not installed here, so only the {len(TRAINING_ARGUMENTS_FIELDS)} "
-                              "common TrainingArguments fields of a built-in table are known")
-            return [hf_option(field, not takes, help or None) for field, takes, help in TRAINING_ARGUMENTS_FIELDS]
-        self.ctx.problem(node, f"dataclass {dtype.qual} is defined outside this repository", opaque=True)
-        return []
+    def _import_fields(self, base: Import) -> list[Field] | None:
+        return self._package_fields(base.root, base.leaf) if base.root in _PACKAGES else None
 
-    def _read_installed(self, name: str, depth: int = 0) -> list[Option] | None:
-        package, relpath = KNOWN_CLASSES[name]
-        found = find_class(package, relpath, name)
-        if found is None:
+    def _package_fields(self, package: str, name: str, depth: int = 0) -> list[Field] | None:
+        if package not in _PACKAGES or depth > 6:
             return None
+        repo_copy = self._repository_class(package, name)
+        if repo_copy is not None:
+            return fields_of(self.ctx, repo_copy, resolve=self._import_fields)
+        found = find_class("transformers", KNOWN_FILES[name], name) if name in KNOWN_FILES else \
+            find_class_in(package, name)
+        if found is not None:
+            return self._installed_fields(found, package, depth)
+        if name in KNOWN_FILES or name in TRAINING_ARGUMENTS_SUBCLASSES:
+            self.notes.append(f"{name}: its source is not installed here, so only the {len(TRAINING_ARGUMENTS_FIELDS)}"
+                              " common TrainingArguments fields of a built-in table are known")
+            return [Field(field_name, ast.Name("bool" if not takes else "str"), None, help or None, ())
+                    for field_name, takes, help in TRAINING_ARGUMENTS_FIELDS]
+        return None
+
+    def _repository_class(self, package: str, name: str) -> Class | None:
+        """Class `name` of the repository's own copy of `package` (e.g. inside the trl repository)."""
+        main = self.ctx.main
+        init = self.ctx.sources.resolve(main.path, package) if main is not None else None
+        if init is None or init.name != "__init__.py":
+            return None
+        path = locate_class(init.parent, name)
+        module = self.ctx.load(path) if path is not None else None
+        value = module.scope.vars.get(name) if module is not None else None
+        return value if isinstance(value, Class) else None
+
+    def _installed_fields(self, found: InstalledClass, package: str, depth: int) -> list[Field]:
         self.ctx.depend(str(found.path), found.digest)
-        options: dict[str, Option] = {}
-        for base in found.node.bases:
-            base_name = ast.unparse(base).split(".")[-1]
-            if base_name in KNOWN_CLASSES and depth < 4:
-                for option in self._read_installed(base_name, depth + 1) or []:
-                    options.setdefault(option.strings[0], option)
-        for stmt in found.node.body:
-            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                for option in self._field_options(stmt, _literal):
-                    options[option.strings[0]] = option
         if depth == 0:
             version = f" {found.version}" if found.version else ""
-            self.notes.append(f"{name}: fields read from the installed {package}{version} ({found.path})")
-        return list(options.values())
-
-    def _field_options(self, stmt: ast.AnnAssign, evaluate: Any) -> list[Option]:
-        name = stmt.target.id  # type: ignore[union-attr]
-        annotation = ast.unparse(stmt.annotation)
-        if "ClassVar" in annotation or "InitVar" in annotation or name.startswith("_"):
-            return []
-        default, aliases, init, help = _field_spec(stmt.value, evaluate)
-        if not init:
-            return []
-        is_bool = annotation in ("bool", "Optional[bool]", "bool | None", "typing.Optional[bool]")
-        option = hf_option(name, is_bool, help, aliases, scalar(default), type_name(stmt.annotation))
-        if is_bool and default is True:
-            return [option, Option((f"--no_{name}",), name, None, False)]
-        return [option]
+            self.notes.append(f"{found.node.name}: fields read from the installed {package}{version} ({found.path})")
+        fields: dict[str, Field] = {}
+        for base in found.node.bases:
+            base_name = ast.unparse(base).split(".")[-1]
+            inherited = self._package_fields("transformers" if base_name in KNOWN_FILES else package, base_name,
+                                             depth + 1)
+            for item in inherited or []:
+                fields.setdefault(item.name, item)
+        for stmt in found.node.body:
+            if isinstance(stmt, ast.AnnAssign):
+                item = field_from(stmt, _literal)
+                if item is not None:
+                    fields[item.name] = item
+        return list(fields.values())
 
     def result(self) -> Found | None:
         if not self.parsers:
             return None
-        return Found(self.cli, parser_options(self.parsers), notes=self.notes)
+        return Found(self.cli, parser_options(self.parsers), notes=list(dict.fromkeys(self.notes)))
 
 
-def hf_option(name: str, is_bool: bool, help: str | None = None, aliases: tuple[str, ...] = (),
-              default: Any = None, type: str | None = None) -> Option:
-    strings = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else []) + list(aliases)
-    return Option(tuple(dict.fromkeys(strings)), name, None, not is_bool, help=help, default=default,
-                  type=type)
-
-
-def _field_spec(value: ast.expr | None, evaluate: Any) -> tuple[Any, tuple[str, ...], bool, str | None]:
-    """(default, aliases, init, help) of a dataclass field's right-hand side."""
-    if not isinstance(value, ast.Call):
-        return evaluate(value), (), True, None
-    kw = {k.arg: evaluate(k.value) for k in value.keywords if k.arg}
-    metadata = kw.get("metadata")
-    metadata = metadata if isinstance(metadata, dict) else {}
-    aliases = kw.get("aliases", metadata.get("aliases"))
-    aliases = (aliases,) if isinstance(aliases, str) else aliases if isinstance(aliases, tuple) else ()
-    return (kw.get("default"), tuple(a for a in aliases if isinstance(a, str)), kw.get("init") is not False,
-            as_text(metadata.get("help")))
+def field_options(item: Field) -> list[Option]:
+    """`--name` (and `--name-with-dashes`, aliases) for one field; `--no_name` for a True boolean."""
+    strings = [f"--{item.name}"] + ([f"--{item.name.replace('_', '-')}"] if "_" in item.name else []) + list(item.aliases)
+    option = Option(tuple(dict.fromkeys(strings)), item.name, None, not item.is_bool, help=item.help,
+                    default=scalar(item.default), type=item.type)
+    if item.is_bool and item.default is True:
+        return [option, Option((f"--no_{item.name}",), item.name, None, False)]
+    return [option]
 
 
 def _literal(node: ast.expr | None) -> Any:

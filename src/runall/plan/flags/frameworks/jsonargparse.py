@@ -64,7 +64,8 @@ class JsonParser(Parser):
         init = init_of(ctx, target) if isinstance(target, Class) and not subclass else None
         if init is None:
             if nested:
-                self.options.append(Option((f"--{nested}",), nested, None, True))
+                self.options.append(Option((f"--{nested}",), nested, None, True, help="class path of the "
+                                           f"{nested} class and its init arguments", type="class"))
             if not isinstance(target, Class) or subclass:
                 what = target.qual if isinstance(target, Import) else "the class"
                 ctx.problem(node, f"options of {prefix}* come from {what}, which is not read here")

@@ -40,6 +40,7 @@ TRAINER_PARAMETERS: tuple[tuple[str, bool, str], ...] = (
     ("reload_dataloaders_every_n_epochs", True, ""),
     ("default_root_dir", True, "Default path for logs and weights when no logger/ckpt_callback passed."),
 )
+_TRAINER_HELP = {name: help for name, _, help in TRAINER_PARAMETERS if help}
 _INSTALLED = (("lightning", "pytorch/trainer/trainer.py"), ("pytorch_lightning", "trainer/trainer.py"))
 
 
@@ -58,6 +59,8 @@ class LightningFramework(Framework):
 
     def call(self, node: ast.Call, callee: Import, args: list[Any], kwargs: dict[str, Any],
              subclass: Class | None = None) -> Any:
+        if callee.leaf == "add_argparse_args" and "Trainer" in callee.qual.split("."):
+            return self._add_argparse_args(node, args[0] if args else kwargs.get("parent_parser"))
         if callee.leaf != "LightningCLI":
             return NOT_MINE
         made = LightningCliValue()
@@ -88,6 +91,19 @@ class LightningFramework(Framework):
             self.notes.append("LightningCLI runs a subcommand: jobs run the script as `SCRIPT fit [options]`")
         return made
 
+    def _add_argparse_args(self, node: ast.Call, target: Any) -> Any:
+        """Lightning 1.x `Trainer.add_argparse_args(parser)`: every Trainer parameter as `--name`."""
+        argparse = self.ctx.framework("argparse")
+        parser = argparse.as_parser(node, target, "add_argument") if target is not None \
+            else argparse.implicit(node)  # type: ignore[attr-defined]
+        if parser is None:
+            self.ctx.problem(node, "Trainer.add_argparse_args on a parser that cannot be followed", opaque=True)
+            return None
+        parser.live = parser.live or not self.ctx.dormant
+        parser.options += [Option((f"--{o.dest.split('.', 1)[1]}",), o.dest.split(".", 1)[1], None, o.takes_value,
+                                  o.help, o.default) for o in self._trainer({})]
+        return parser
+
     def _trainer(self, defaults: dict[str, Any]) -> list[Option]:
         for package, relpath in _INSTALLED:
             found = find_class(package, relpath, "Trainer")
@@ -99,7 +115,7 @@ class LightningFramework(Framework):
             self.notes.append(f"Trainer parameters read from the installed {package}"
                               f"{' ' + found.version if found.version else ''} ({found.path})")
             return [Option((f"--trainer.{arg.arg}",), f"trainer.{arg.arg}", None, True,
-                           default=scalar(defaults.get(arg.arg)))
+                           help=_TRAINER_HELP.get(arg.arg), default=scalar(defaults.get(arg.arg)))
                     for arg, _ in params_with_defaults(init.args) if arg.arg != "self"]
         self.notes.append(f"Lightning is not installed here: the {len(TRAINER_PARAMETERS)} common Trainer "
                           "parameters of a built-in table are listed")

@@ -1,5 +1,8 @@
 """typer: options from the signatures of `typer.run(f)`, `@app.command()` and `@app.callback()`.
 
+An app counts only where the script calls it (`app()`): typer's decorators return the plain
+function, so a script that calls `train()` itself parses no command line.
+
 A parameter with a default becomes `--name-with-dashes` (booleans `--x/--no-x`); one without a
 default, or marked `typer.Argument`, is positional. `typer.Option("--out", "-o")` and
 `Annotated[..., typer.Option(...)]` declare the spellings explicitly.
@@ -26,9 +29,15 @@ class TyperFramework(CommandFramework):
             return self.new_command("", True, has_callback=kwargs.get("callback") is not None)
         if callee.qual == "typer.run" and args and isinstance(args[0], Func):
             command = self.new_command("", False)
+            command.invoked = True
             self.fill(command, args[0])
             return None
         return NOT_MINE
+
+    def runs(self, command: Command) -> bool:
+        """A typer app parses the command line only when called (`app()`); calling a decorated
+        function runs it without one."""
+        return command.invoked
 
     def fill(self, command: Command, func: Func) -> None:
         command.options = [o for o in (self._param(func, arg, default)
