@@ -58,6 +58,11 @@ class Framework:
         """`receiver.name(...)` where the receiver is not known (None) or came from outside (`Foreign`)."""
         return NOT_MINE
 
+    def argv_call(self, node: ast.Call, receiver: Any, name: str) -> Any:
+        """`receiver.name(sys.argv[1:])` on a repository object: the object may be a configuration
+        filled from the command line."""
+        return NOT_MINE
+
     def builtin(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         """A call of builtin `name` (only for the builtins the registry line names)."""
         return NOT_MINE

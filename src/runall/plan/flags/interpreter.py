@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 
 from runall.plan.flags import frameworks
 from runall.plan.flags.framework import Framework, Found
-from runall.plan.flags.values import (MISSING, NOT_MINE, Bound, Class, Foreign, FrameworkValue, Func, Import,
+from runall.plan.flags.values import (ARGV, MISSING, NOT_MINE, Bound, Class, Foreign, FrameworkValue, Func, Import,
                                       Instance, ModuleRef, Super, Unreadable, binop, describe, key,
                                       params_with_defaults, str_method)
 from runall.plan.sources import ParsedModule, Sources
@@ -455,7 +455,25 @@ class Interpreter:
     def _s_Pass(self, node: ast.stmt) -> None:
         """Nothing to learn."""
 
-    _s_Break = _s_Continue = _s_Import = _s_ImportFrom = _s_Pass  # imports are resolved when a name is used
+    _s_Break = _s_Continue = _s_Pass
+
+    def _s_Import(self, node: ast.Import | ast.ImportFrom) -> None:
+        """Module-level imports are resolved when a name is first used; one inside a function or
+        class binds its names there (it may shadow a module-level name)."""
+        if self.current is None or self.scope is self.current.scope:
+            return
+        for alias in node.names:
+            if isinstance(node, ast.Import):
+                name = alias.asname or alias.name.split(".")[0]
+                spec = ImportSpec(alias.name if alias.asname else alias.name.split(".")[0], None, 0, node.lineno)
+            elif alias.name == "*":
+                continue
+            else:
+                name, spec = alias.asname or alias.name, ImportSpec(node.module, alias.name, node.level, node.lineno)
+            value = self._import_value(self.current, spec)
+            self.scope.vars[name] = None if value is MISSING else value
+
+    _s_ImportFrom = _s_Import
 
     def _s_Expr(self, node: ast.Expr) -> None:
         self.eval(node.value)
@@ -658,8 +676,10 @@ class Interpreter:
         if isinstance(base, Foreign) and base.adopted is not None:
             base = base.adopted
         if isinstance(base, Import):
-            if base.qual == "sys" and name == "argv" and self.current is not None and self.current.is_main:
-                self.hint(node, "reads sys.argv directly")
+            if base.qual == "sys" and name == "argv":
+                if self.current is not None and self.current.is_main:
+                    self.hint(node, "reads sys.argv directly")
+                return ARGV
             made = self._ask_frameworks(base, lambda fw: fw.attribute(node, base, name))
             return Import(f"{base.qual}.{name}") if made is NOT_MINE else made
         if isinstance(base, ModuleRef):
@@ -735,6 +755,8 @@ class Interpreter:
 
     def _e_Subscript(self, node: ast.Subscript) -> Any:
         base, index = self.eval(node.value), self.eval(node.slice)
+        if base is ARGV:
+            return ARGV
         try:
             if isinstance(base, tuple) and isinstance(index, int):
                 return base[index]
@@ -856,6 +878,10 @@ class Interpreter:
                 return receiver.obj.method(self, node, name, args, kwargs)
             return None
         if isinstance(receiver, (Instance, Class)):
+            if any(a is ARGV for a in args):
+                for framework in list(self.frameworks.values()):
+                    if framework.argv_call(node, receiver, name) is not NOT_MINE:
+                        return None
             return self._call_member(node, receiver, name, args, kwargs)
         if isinstance(receiver, FrameworkValue):
             if receiver.cls is not None:

@@ -216,6 +216,8 @@ class _Rule:
     veto: re.Pattern[str]          # words (in the name or the help's first clause) that mean something else
     types: tuple[str, ...]         # acceptable types (of `type=` or the default)
     weak: re.Pattern[str] | None = None   # a weaker name: taken only when no other option qualifies
+    name_veto: re.Pattern[str] | None = None   # name words that rule out evidence from the name alone
+    demote: re.Pattern[str] | None = None      # words (name or help) that make it the last choice
 
 
 _DIR = r"(dir|dirs|directory|folder|root|f)"
@@ -238,11 +240,14 @@ RULES: dict[str, _Rule] = {
         veto=re.compile(r"\b(index|idx|which|current|id|this|specific|to (use|run|train|evaluate))\b"),
         types=("int",)),
     "output_dir": _Rule(
-        name=re.compile(r"^((output|outputs|out|save|saved|saving|checkpoints?|ckpt|ckpts|work|exp|experiment|"
+        name=re.compile(r"^((output|outputs|out|save|saved|saving|checkpoints?|ckpt|ckpts|work|exp|experiment|job|"
                         r"results?|runs?|snapshots?)_?(model_?)?" + _DIR + r"|outf|outdir|workdir|savedir|"
                         r"save_?to|work_?dirs?|save_?model_?" + _DIR + r")$"),
-        weak=re.compile(r"^((logs?|logging|tensorboard|tb|model|models|output|out|save|checkpoint|ckpt)_?"
-                        r"(dir|dirs|directory|folder|root|path)|logdir|logs|project|(output|out|save)_?path)$"),
+        weak=re.compile(r"^((logs?|logging|tensorboard|tb)_?(dir|dirs|directory|folder|root|path)|"
+                        r"(model|models|checkpoint|ckpt)_?(dir|dirs|directory|folder)|logdir|logs|project|"
+                        r"(output|out|save)_?path)$"),
+        name_veto=re.compile(r"\b(name|names|id|prefix|suffix|tag|file|filename)\b"),
+        demote=re.compile(r"\b(tensorboard|tb|wandb)\b"),
         help=re.compile(r"\b(output|out|save|saving|results?|log(ging)?|checkpoints?|experiments?|work(ing)?)\s+"
                         r"(dir|directory|folder|root)\b|\b(dir|directory|folder)\s+(to|for|where|in which)\s+"
                         r"(\w+\s+)?(save|store|output|write|put|dump|keep)|\bwhere to (save|store|write|put|keep)\b|"
@@ -252,7 +257,7 @@ RULES: dict[str, _Rule] = {
                         r"\b(models?|checkpoints|weights|results|outputs?|logs) (are|is|will be) (saved|stored|written)"),
         veto=re.compile(r"\b(load\w*|resum\w*|pretrained|input\w*|read\w*|cach\w*|source|restor\w*|teacher|"
                         r"data ?(dir|directory|folder|root|path|set)|datasets?|training data|file|filename|init\w*|"
-                        r"eval\w*|test\w*|pretrain\w*|wandb|mlflow|tmp|temp|cuda|vocab\w*|token\w*)\b"),
+                        r"eval\w*|test\w*|pretrain\w*|mlflow|tmp|temp|cuda|vocab\w*|token\w*)\b"),
         types=("str", "path")),
     "batch_size": _Rule(
         name=re.compile(r"^((train|training|per_device_train|global|total|mini|per_gpu_train|imgs?_per|images_per)_?)?"
@@ -278,8 +283,12 @@ RULES: dict[str, _Rule] = {
                         r"\b(data|dataset|training data|images)\s+(root\s+)?(path|dir|directory|folder|root|location)\b|"
                         r"\broot (dir|directory|folder|path) of (the )?(data|dataset)|"
                         r"\b(folder|directory|dir) (containing|with) (the )?(training )?(data|images)\b|"
-                        r"\bpath to (the )?(training|train) (data|set|file|images)\b"),
-        veto=re.compile(r"\b(output\w*|save\w*|writ\w*|cach\w*|checkpoint\w*|model\w*|logs?|names?|hub|"
+                        r"\bpath to (the )?(training|train) (data|set|file|images)\b|"
+                        r"\b(path|dir|directory|folder)\s+or\s+(hub\s+)?name\s+(of|for)\s+(the\s+)?(training\s+)?"
+                        r"(data|dataset)\b|\bname\s+or\s+(local\s+)?path\s+(of|to|for)\s+(the\s+)?(training\s+)?"
+                        r"(data|dataset)\b"),
+        name_veto=re.compile(r"\b(id|hub)\b"),
+        veto=re.compile(r"\b(output\w*|save\w*|writ\w*|cach\w*|checkpoint\w*|model\w*|logs?|hub|"
                         r"huggingface|download\w*|eval\w*|test\w*|val|valid\w*|config\w*|vocab\w*|tokeniz\w*|"
                         r"pretrain\w*|class|classes|prior|mask\w*|label\w*|annotation\w*|weight\w*|sample\w*|"
                         r"result\w*|pred\w*|embed\w*|feature\w*|index|meta\w*|split\w*)\b"),
@@ -300,6 +309,10 @@ ALIAS_VETO: dict[str, re.Pattern[str]] = {
     "folds": re.compile(r"\b(index|which fold|fold to (use|run|train))\b"),
     "config": re.compile(r"\b(pretrained|config name)\b"),
 }
+# Help that says the value given is not used as given: no role's value should go there.
+IGNORED = re.compile(r"\b(computed|calculated|set|determined|filled|overwritten|overridden) (in|at|during) "
+                     r"run-?time\b|\b(auto(matically)?|dynamically) (computed|calculated|set|determined)\b|"
+                     r"^(deprecated|unused)\b|\bdeprecated[.:]|\(deprecated\)")
 _PATH_ROLES = ("output_dir", "data_path", "config")
 _FILE_DEFAULT = re.compile(r"\.(pt|pth|ckpt|bin|pkl|h5|json|txt|csv|npz|npy|safetensors|model|onnx|log)$", re.I)
 
@@ -324,28 +337,35 @@ def first_clause(help: str | None) -> str:
 
 
 def _evidence(role: str, rule: _Rule, option: Option) -> tuple[int, str] | None:
-    """(tier, what) when the source says `option` is the role's: tier 0 its help or name,
-    tier 1 a weaker name; None otherwise."""
+    """(tier, what) when the source says `option` is the role's: tier 0 its help or name, tier 1
+    a weaker name, tier 2 a demoted one (a TensorBoard folder); None otherwise."""
     if not option.takes_value or _unfit(role, option):
         return None
     kind = _type_of(option)
     if kind is not None and rule.types and kind not in rule.types:
         return None
     named = words(option.primary)
+    text = " ".join(named)
     clause = first_clause(option.help)
-    if rule.veto.search(" ".join(named)) or (clause and rule.veto.search(clause)):
+    if rule.veto.search(text) or (clause and rule.veto.search(clause)):
         return None
+    if rule.name_veto is not None and rule.name_veto.search(text):
+        return None
+    demoted = 2 if rule.demote is not None and (rule.demote.search(text) or rule.demote.search(clause)) else 0
     if clause and rule.help.search(clause):
-        return 0, f"its help ({option.help!r})"
+        return max(demoted, 0), f"its help ({option.help!r})"
     if rule.name.match("_".join(named)):
-        return 0, "its name" + (f" and type ({kind})" if kind else "")
+        return max(demoted, 0), "its name" + (f" and type ({kind})" if kind else "")
     if rule.weak is not None and rule.weak.match("_".join(named)):
-        return 1, "its name"
+        return max(demoted, 1), "its name"
     return None
 
 
 def _unfit(role: str, option: Option) -> bool:
-    """Options a value for a path role cannot go to: a fixed set of choices, a class, a file name."""
+    """Options a value cannot go to: one whose help says it is not used as given; for a path role,
+    a fixed set of choices, a class, a file name."""
+    if option.help and IGNORED.search(option.help.lower()):
+        return True
     if role not in _PATH_ROLES:
         return False
     if option.type in ("choice", "class"):

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from runall.plan.flags.interpreter import Interpreter, Module, Scope
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
+ARGV: Any = type("Argv", (), {"__repr__": lambda self: "ARGV"})()   # `sys.argv` (or a slice of it)
 NOT_MINE: Any = type("NotMine", (), {"__repr__": lambda self: "NOT_MINE"})()   # a framework passes
 
 

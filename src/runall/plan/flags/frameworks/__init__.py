@@ -33,7 +33,7 @@ REGISTRY: tuple[Entry, ...] = (
     Entry("jsonargparse", roots=("jsonargparse",)),
     Entry("docopt", roots=("docopt",)),
     Entry("tyro", roots=("tyro",)),
-    Entry("configurator", builtins=("exec",)),
+    Entry("configurator", roots=("sys",), builtins=("exec",)),
 )
 
 BY_ROOT: dict[str, tuple[Entry, ...]] = {}

@@ -39,9 +39,14 @@ class Flags(FrameworkValue):
 
     def __init__(self, framework: "AbslFramework") -> None:
         self.framework = framework
+        self.read: set[str] = set()
+
+    def attribute(self, ctx: "Interpreter", name: str) -> Any:
+        self.read.add(name)
+        return None
 
     def set_attribute(self, ctx: "Interpreter", node: ast.AST, name: str, value: Any) -> None:
-        if not ctx.conditional and not ctx.dormant:
+        if not ctx.conditional and not ctx.dormant and name not in self.read:
             self.framework.replaced.add(name)
 
 

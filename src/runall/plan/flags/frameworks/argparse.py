@@ -85,19 +85,27 @@ class Parser(FrameworkValue):
 
 
 class Namespace(FrameworkValue):
-    """What `parse_args()` returns: an option whose value the script always replaces before using
-    it (`args.output_dir = args.job_dir`) is taken off the command line."""
+    """What `parse_args()` returns: an option whose value the script always replaces before ever
+    reading it (`args.output_dir = args.job_dir`) is taken off the command line."""
 
     def __init__(self, parser: Parser) -> None:
         self.parser = parser
+        self.read: set[str] = set()
+
+    def attribute(self, ctx: "Interpreter", name: str) -> Any:
+        self.read.add(name)
+        return NOT_READ
 
     def set_attribute(self, ctx: "Interpreter", node: ast.AST, name: str, value: Any) -> None:
-        if ctx.conditional or ctx.dormant:
+        if ctx.conditional or ctx.dormant or name in self.read:
             return
         for option in self.parser.all_options():
             if option.dest == name and option.primary not in self.parser.removed:
                 self.parser.removed.add(option.primary)
                 ctx.problem(node, f"{option.primary} is replaced here before use (its value never counts)")
+
+
+NOT_READ = None   # the value of an option is not known statically
 
 
 class Subparsers(FrameworkValue):

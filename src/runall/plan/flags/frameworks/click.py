@@ -25,7 +25,7 @@ SPECIAL = {  # decorator -> (default option string, takes a value, leading non-d
     "click.help_option": ("--help", False, 0),
 }
 _TYPES = {"int": "int", "INT": "int", "float": "float", "FLOAT": "float", "str": "str", "STRING": "str",
-          "Path": "path", "File": "path"}
+          "Path": "path", "File": "path", "Choice": "choice"}
 
 
 class Command(FrameworkValue):

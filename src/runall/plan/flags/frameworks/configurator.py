@@ -1,10 +1,12 @@
-"""nanoGPT-style configurators: module globals overridden by `--key=value`.
+"""Configurators: settings overridden by `--key=value` items of the command line.
 
-A script that, at its top level, runs `exec(open("configurator.py").read())` on a repository
-file reading `sys.argv` accepts `--name=value` for each global it has set by then to a string,
-number or boolean (the configurator checks that the name exists and keeps its type). Values
-go in one argv item (`--max_iters=3`): the configurator splits on "=". A positional argument
-names a config file the configurator runs first.
+nanoGPT style: a script that, at its top level, runs `exec(open("configurator.py").read())` on a
+repository file reading `sys.argv` accepts `--name=value` for each global it has set by then to a
+string, number or boolean (the configurator checks that the name exists and keeps its type); a
+positional argument names a config file run first. minGPT style: a configuration object of a
+repository class handed `sys.argv[1:]` by one of its methods (`config.merge_from_args(...)`)
+accepts `--section.key=value` for each attribute set on it, nested objects giving dotted keys.
+Values go in one argv item (`--max_iters=3`): configurators split on "=".
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from runall.plan.flags.framework import Found, Framework
 from runall.plan.flags.model import JOINED, Option
-from runall.plan.flags.values import NOT_MINE
+from runall.plan.flags.values import NOT_MINE, Instance
 
 if TYPE_CHECKING:
     from runall.plan.flags.interpreter import Interpreter
@@ -65,11 +67,35 @@ class ConfiguratorFramework(Framework):
                         if not key.startswith("_") and isinstance(value, (str, int, float, bool))]
         return None
 
+    def argv_call(self, node: ast.Call, receiver: Any, name: str) -> Any:
+        if not isinstance(receiver, Instance) or self.ctx.dormant:
+            return NOT_MINE
+        keys = _attributes(receiver, "", 0)
+        if not keys:
+            return NOT_MINE
+        self.options = (self.options or []) + [
+            Option((f"--{key}",), key, None, True, default=value if isinstance(value, (str, int, float, bool)) else None,
+                   type=type(value).__name__ if isinstance(value, (str, int, float, bool)) else None, syntax=JOINED)
+            for key, value in keys.items()]
+        return None
+
     def result(self) -> Found | None:
         if self.options is None:
             return None
-        return Found(self.cli, self.options, notes=["configurator: values are given as --name=value, one argv item; "
-                                                    "a positional argument names a config file"])
+        return Found(self.cli, self.options, notes=["configurator: values are given as --name=value, one argv item"])
 
 
 FRAMEWORK = ConfiguratorFramework
+
+
+def _attributes(obj: Instance, prefix: str, depth: int) -> dict[str, Any]:
+    """Every attribute set on a configuration object, nested objects as dotted keys."""
+    out: dict[str, Any] = {}
+    for name, value in obj.attrs.items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, Instance) and depth < 6:
+            out.update(_attributes(value, f"{prefix}{name}.", depth + 1))
+        elif value is None or isinstance(value, (str, int, float, bool, tuple)):
+            out[f"{prefix}{name}"] = value
+    return out

@@ -80,11 +80,22 @@ def fields_of(ctx: "Interpreter", cls: Any, depth: int = 0,
             return None
         for item in inherited:
             found.setdefault(item.name, item)
-    for stmt in cls.node.body:
+    body = cls.node.body
+    for i, stmt in enumerate(body):
         if isinstance(stmt, ast.AnnAssign):
             item = field_from(stmt, lambda expr: ctx.eval_in(expr, cls.scope))
             if item is not None:
                 nested = ctx.eval_in(stmt.annotation, cls.scope)
-                found[item.name] = Field(item.name, item.annotation, item.default, item.help, item.aliases,
+                found[item.name] = Field(item.name, item.annotation, item.default,
+                                         item.help or attribute_docstring(body, i), item.aliases,
                                          nested if isinstance(nested, Class) else None)
     return list(found.values())
+
+
+def attribute_docstring(body: list[ast.stmt], index: int) -> str | None:
+    """The string literal right after a field (`x: int = 1` then `\"\"\"help\"\"\"`), its help by convention."""
+    following = body[index + 1] if index + 1 < len(body) else None
+    if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant) \
+            and isinstance(following.value.value, str):
+        return following.value.value.strip() or None
+    return None

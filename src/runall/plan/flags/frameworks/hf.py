@@ -12,12 +12,12 @@ in `TRAINING_ARGUMENTS_FIELDS` stand in, and a note says so.
 from __future__ import annotations
 
 import ast
-from pathlib import Path
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from runall.plan.flags.framework import Found, Framework
 from runall.plan.flags.frameworks.argparse import Parser, parser_options
-from runall.plan.flags.frameworks.fields import Field, field_from, fields_of
+from runall.plan.flags.frameworks.fields import Field, attribute_docstring, field_from, fields_of
 from runall.plan.flags.installed import InstalledClass, find_class, find_class_in, locate_class
 from runall.plan.flags.model import Option
 from runall.plan.flags.values import NOT_MINE, Class, Import, describe, scalar
@@ -125,11 +125,11 @@ class HfFramework(Framework):
                                              depth + 1)
             for item in inherited or []:
                 fields.setdefault(item.name, item)
-        for stmt in found.node.body:
+        for i, stmt in enumerate(found.node.body):
             if isinstance(stmt, ast.AnnAssign):
                 item = field_from(stmt, _literal)
                 if item is not None:
-                    fields[item.name] = item
+                    fields[item.name] = replace(item, help=item.help or attribute_docstring(found.node.body, i))
         return list(fields.values())
 
     def result(self) -> Found | None:

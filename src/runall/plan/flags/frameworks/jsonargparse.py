@@ -70,7 +70,7 @@ class JsonParser(Parser):
                 what = target.qual if isinstance(target, Import) else "the class"
                 ctx.problem(node, f"options of {prefix}* come from {what}, which is not read here")
             return
-        for option in signature_options(ctx, init, prefix=prefix, skip_first=True):
+        for option in signature_options(ctx, init, prefix=prefix, skip_first=True, nested=True):
             if defaults and option.dest in defaults and isinstance(defaults[option.dest], (str, int, float, bool)):
                 option = Option(option.strings, option.dest, None, option.takes_value, option.help,
                                 defaults[option.dest], option.type, option.syntax)
@@ -96,7 +96,7 @@ class JsonargparseFramework(Framework):
             return self.new_parser(node)
         if callee.leaf in ("CLI", "auto_cli"):
             component = args[0] if args else kwargs.get("components")
-            options = component_options(self.ctx, component, required=False)
+            options = component_options(self.ctx, component, required=False, nested=True)
             if options is None:
                 self.ctx.problem(node, "jsonargparse CLI component cannot be read", opaque=True)
                 options = []
