@@ -19,6 +19,7 @@ script uses them.
 from __future__ import annotations
 
 import ast
+import os
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -47,8 +48,14 @@ ENTRY_POINTS = {"main", "cli", "cli_main", "run", "app", "entrypoint", "entry_po
 _ARGISH = {"arg", "args", "argument", "arguments", "argv", "opt", "opts", "option", "options", "parser",
            "parse", "flags", "cli", "hparams", "hparam", "config", "cfg"}
 _TEST_RUNNERS = {"unittest", "pytest", "doctest"}
-_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"argparse", "sys", "os"}
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
 
+# Path functions of the standard library evaluated on literal strings (paths built for configs).
+_PATH_FUNCTIONS: dict[str, Callable[..., str]] = {
+    "os.path.join": lambda *parts: os.path.join(*parts),
+    "os.path.dirname": lambda path: os.path.dirname(path),
+    "os.path.basename": lambda path: os.path.basename(path),
+}
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 _COMPOUND = tuple(getattr(ast, name) for name in (
     "FunctionDef", "AsyncFunctionDef", "ClassDef", "If", "For", "AsyncFor", "While", "With", "AsyncWith",
@@ -169,6 +176,11 @@ class Interpreter:
     def dormant(self) -> bool:
         """True while an imported module's body runs (its objects are not the script's yet)."""
         return self.importing > 0
+
+    @property
+    def own_code(self) -> bool:
+        """True while the script's own code runs (not an imported module's)."""
+        return self.current is not None and self.current.is_main and not self.dormant
 
     def problem(self, where: ast.AST | int, msg: str, opaque: bool = False) -> None:
         """Record something that could not be seen; `opaque` makes the script `unknown`."""
@@ -458,9 +470,18 @@ class Interpreter:
     _s_Break = _s_Continue = _s_Pass
 
     def _s_Import(self, node: ast.Import | ast.ImportFrom) -> None:
-        """Module-level imports are resolved when a name is first used; one inside a function or
-        class binds its names there (it may shadow a module-level name)."""
-        if self.current is None or self.scope is self.current.scope:
+        """The script's own top-level imports load the repository modules they name, as Python
+        does (their bodies may define options, as flag libraries do); other modules' imports are resolved
+        when a name is first used. One inside a function or class binds its names there."""
+        if self.current is None:
+            return
+        if self.scope is self.current.scope:
+            if self.current.is_main and self.depth == 0:
+                for alias in node.names:
+                    if alias.name != "*":
+                        value = self.global_value(self.current, alias.asname or alias.name.split(".")[0])
+                        if isinstance(value, ModuleRef):
+                            self.load(value.path)
             return
         for alias in node.names:
             if isinstance(node, ast.Import):
@@ -933,6 +954,8 @@ class Interpreter:
         return NOT_MINE
 
     def _call_import(self, node: ast.Call, callee: Import, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if callee.qual in _PATH_FUNCTIONS and args and all(isinstance(a, str) for a in args) and not kwargs:
+            return _PATH_FUNCTIONS[callee.qual](*args)
         made = self._ask_frameworks(callee, lambda fw: fw.call(node, callee, args, kwargs))
         if made is not NOT_MINE:
             return made

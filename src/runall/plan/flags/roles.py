@@ -295,7 +295,7 @@ RULES: dict[str, _Rule] = {
         types=("str", "path")),
     "config": _Rule(
         name=re.compile(r"^(config|cfg|conf|configuration|yaml)_?(file|path|yaml|filepath|fname|filename|loc|"
-                        r"location)?s?$|^(\w+_)?config_(file|path|filepath|loc|location)$"),
+                        r"location)?s?$"),
         help=re.compile(r"\b(config|configuration|yaml|option|options|settings|experiment)\s+(file|yaml|path)s?\b|"
                         r"\bpaths? to (the |a )?(\w+ )?(yaml |json )?(config|configuration)s?\b"),
         veto=re.compile(r"\b(pretrained|names?|model|deepspeed|accelerate|tokenizer|overrid\w*|hub|huggingface|"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from runall.plan.flags.framework import Found, Framework
 from runall.plan.flags.model import Option
-from runall.plan.flags.values import (NOT_MINE, Foreign, FrameworkValue, Import, as_text, describe, scalar,
+from runall.plan.flags.values import (ARGV, NOT_MINE, Foreign, FrameworkValue, Import, as_text, describe, scalar,
                                       type_name)
 
 if TYPE_CHECKING:
@@ -43,14 +43,14 @@ class Parser(FrameworkValue):
     def __init__(self, owner: "ArgparseFramework", sub: str | None, live: bool) -> None:
         self.owner = owner
         self.sub = sub
-        self.live = live                 # made or used by the script itself (not only by an import)
+        self.live = live                 # the script's: made or used by its own code, or parsing its argv
         self.options: list[Option] = []
         self.parents: list[Parser] = []
         self.is_parent = False
         self.removed: set[str] = set()   # options taken off the command line (linked or overwritten)
 
     def method(self, ctx: "Interpreter", node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        if not ctx.dormant or name in PARSES:
+        if ctx.own_code or (name in PARSES and (not args or args[0] is None or args[0] is ARGV)):
             self.live = True
         if name == "add_argument" or (name == "add" and self.owner.configargparse):
             add_argument(ctx, self, node, args, kwargs)
@@ -177,7 +177,7 @@ class ArgparseFramework(Framework):
     def new_parser(self, node: ast.AST, sub: str | None, kwargs: dict[str, Any],
                    into: list[Parser] | None = None) -> Parser:
         """A parser made at `node`, registered in `into` (default: this framework's parsers)."""
-        parser = Parser(self, sub, live=not self.ctx.dormant)
+        parser = Parser(self, sub, live=self.ctx.own_code)
         (self.parsers if into is None else into).append(parser)
         parents = kwargs.get("parents")
         for parent in parents if isinstance(parents, tuple) else ([] if parents is None else [None]):
@@ -229,7 +229,7 @@ class ArgparseFramework(Framework):
         return NOT_MINE
 
     def result(self) -> Found | None:
-        if not self.parsers:
+        if not any(parser.live for parser in self.parsers):
             return None
         return Found(self.cli, parser_options(self.parsers))
 

@@ -133,7 +133,7 @@ class HfFramework(Framework):
         return list(fields.values())
 
     def result(self) -> Found | None:
-        if not self.parsers:
+        if not any(parser.live for parser in self.parsers):
             return None
         return Found(self.cli, parser_options(self.parsers), notes=list(dict.fromkeys(self.notes)))
 

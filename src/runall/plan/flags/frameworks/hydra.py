@@ -28,6 +28,10 @@ _PACKAGE = re.compile(rb"^#\s*@package\s+(\S+)", re.MULTILINE)
 _MAX_FILES = 200
 
 
+class HydraApp(FrameworkValue):
+    """A `@hydra.main` function: calling it parses the command line as overrides."""
+
+
 class Store(FrameworkValue):
     """`ConfigStore.instance()`: the structured configs registered by name."""
 
@@ -59,7 +63,8 @@ class HydraFramework(Framework):
         path = kwargs.get("config_path", args[0] if args else None)
         name = kwargs.get("config_name", args[1] if len(args) > 1 else None)
         self.mains.append((node, path, name, func.module))
-        return bound
+        self.ctx.visited.add(func.node)   # Hydra runs it with the composed config: it parses nothing itself
+        return HydraApp()
 
     def call(self, node: ast.Call, callee: Import, args: list[Any], kwargs: dict[str, Any], subclass: Any = None) -> Any:
         if callee.qual.endswith("ConfigStore.instance"):
@@ -162,7 +167,8 @@ class HydraFramework(Framework):
             if not isinstance(klass, Class):
                 continue
             for stmt in klass.node.body:
-                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) \
+                        and not stmt.target.id.startswith("_"):
                     field = f"{prefix}{stmt.target.id}"
                     nested = self.ctx.eval_in(stmt.annotation, klass.scope)
                     if isinstance(nested, Class) and type_name(stmt.annotation) is None:

@@ -28,7 +28,7 @@ class JsonParser(Parser):
 
     def method(self, ctx: "Interpreter", node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if name in ("add_class_arguments", "add_lightning_class_args", "add_subclass_arguments"):
-            self.live = self.live or not ctx.dormant
+            self.live = self.live or ctx.own_code
             target = args[0] if args else kwargs.get("theclass", kwargs.get("lightning_component"))
             nested = args[1] if len(args) > 1 else kwargs.get("nested_key")
             self.add_class(ctx, node, target, nested if isinstance(nested, str) else None,
@@ -87,7 +87,7 @@ class JsonargparseFramework(Framework):
 
     def new_parser(self, node: ast.AST, into: list[Parser] | None = None) -> JsonParser:
         argparse = self.ctx.framework("argparse")
-        parser = JsonParser(argparse, None, live=not self.ctx.dormant)  # type: ignore[arg-type]
+        parser = JsonParser(argparse, None, live=self.ctx.own_code)  # type: ignore[arg-type]
         (self.parsers if into is None else into).append(parser)
         return parser
 
@@ -110,7 +110,7 @@ class JsonargparseFramework(Framework):
         return NOT_MINE
 
     def result(self) -> Found | None:
-        if self.cli_options is None and not self.parsers:
+        if self.cli_options is None and not any(parser.live for parser in self.parsers):
             return None
         return Found(self.cli, (self.cli_options or []) + parser_options(self.parsers))
 

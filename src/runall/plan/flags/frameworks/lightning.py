@@ -99,7 +99,7 @@ class LightningFramework(Framework):
         if parser is None:
             self.ctx.problem(node, "Trainer.add_argparse_args on a parser that cannot be followed", opaque=True)
             return None
-        parser.live = parser.live or not self.ctx.dormant
+        parser.live = parser.live or self.ctx.own_code
         parser.options += [Option((f"--{o.dest.split('.', 1)[1]}",), o.dest.split(".", 1)[1], None, o.takes_value,
                                   o.help, o.default) for o in self._trainer({})]
         return parser
