@@ -64,7 +64,7 @@ class FlagCache:
                 self._used.add(name)
                 return result
         result = compute()
-        if self.path is not None:
+        if self.path is not None and result.files:
             stored = result.to_dict()
             del stored["path"]
             self._entries[name] = {"files": dict(result.files), "result": stored}

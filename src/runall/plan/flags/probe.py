@@ -19,7 +19,8 @@ from runall.plan.flags.model import JOINED, Option, ScriptFlags
 
 TIMEOUT = 20.0
 _BOX = "│┃|"
-_ABSL = re.compile(r"^\s*(--\[no\])?(--?[A-Za-z][\w.-]*):\s*(.*)$")
+_ABSL = re.compile(r"^\s*(?:--\[no\](?P<flag>[A-Za-z][\w.-]*)|(?P<name>--?[A-Za-z][\w.-]*)):\s*(?P<help>.*)$")
+_METAVAR = re.compile(r"([A-Z][A-Z_]+)(\s{2,}|$)")
 _SKIP = {"-h", "--help", "--helpfull", "--helpshort", "--helpxml", "--show-completion", "--install-completion"}
 
 
@@ -32,7 +33,7 @@ def detect(text: str) -> str | None:
     if re.search(r"^usage: ", text, re.MULTILINE | re.IGNORECASE) and \
             re.search(r"^(options|optional arguments|named arguments):", text, re.MULTILINE):
         return "argparse"
-    if re.search(r"^\s*(--\[no\])?--[\w.-]+: ", text, re.MULTILINE) and "flags:" in text.lower():
+    if re.search(r"^\s*(--\[no\][\w.-]+|--[\w.-]+): ", text, re.MULTILINE) and "flags:" in text.lower():
         return "absl"
     return None
 
@@ -68,6 +69,9 @@ def parse_help(text: str) -> tuple[str, list[Option]] | None:
 def _option_line(line: str) -> Option | None:
     parts = re.split(r"\s{2,}", line, maxsplit=1)
     declaration, help = parts[0], parts[1].strip() if len(parts) > 1 else None
+    metavar = _METAVAR.match(help or "")
+    if metavar:   # a type column of its own (typer's boxed layout): INTEGER, TEXT, PATH, ...
+        declaration, help = f"{declaration} {metavar.group(1)}", help[metavar.end():].strip() or None
     strings: list[str] = []
     takes_value = False
     for token in re.split(r",\s*|\s+", declaration):
@@ -92,9 +96,9 @@ def _absl_line(line: str) -> Option | None:
     match = _ABSL.match(line)
     if match is None:
         return None
-    boolean, name, help = match.groups()
-    strings = (name, f"--no{name[2:]}") if boolean else (name,)
-    return Option(strings, name.lstrip("-"), None, not boolean, help=help or None, syntax=JOINED)
+    flag, name, help = match.group("flag"), match.group("name"), match.group("help")
+    strings = (f"--{flag}", f"--no{flag}") if flag else (name,)
+    return Option(strings, strings[0].lstrip("-"), None, not flag, help=help or None, syntax=JOINED)
 
 
 def probe_help(script: Path, python: str, static: ScriptFlags, timeout: float = TIMEOUT) -> ScriptFlags:

@@ -18,6 +18,7 @@ from runall.plan.flags.values import NOT_MINE, Import
 if TYPE_CHECKING:
     from runall.plan.flags.interpreter import Interpreter
 
+_BUILTIN = {"-h", "--help", "--version"}   # docopt's own: no value to pass
 _DEFAULT = re.compile(r"\[default:\s*(.*?)\]", re.IGNORECASE)
 _USAGE_OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)(=\S+)?")
 
@@ -39,13 +40,13 @@ def parse_usage(text: str) -> list[Option]:
             continue
         if stripped.startswith("-"):
             option = _option_line(stripped)
-            if option is not None:
+            if option is not None and not set(option.strings) & _BUILTIN:
                 options.setdefault(option.primary, option)
     known = {s for o in options.values() for s in o.strings}
     for line in usage_lines:
         for match in _USAGE_OPTION.finditer(line):
             name = match.group(1)
-            if name not in known and name not in ("-h", "--help", "--version"):
+            if name not in known and name not in _BUILTIN:
                 known.add(name)
                 options[name] = Option((name,), name.lstrip("-").replace("-", "_"), None, bool(match.group(2)))
     return list(options.values())
@@ -66,7 +67,7 @@ def _option_line(line: str) -> Option | None:
     default = _DEFAULT.search(help)
     long = next((s for s in strings if s.startswith("--")), strings[0])
     return Option(tuple(strings), long.lstrip("-").replace("-", "_"), None, takes_value,
-                  help=_DEFAULT.sub("", help).strip() or None, default=default.group(1) if default else None)
+                  help=re.sub(r"\s+([.,;])", r"\1", _DEFAULT.sub("", help)).strip(" .") or None, default=default.group(1) if default else None)
 
 
 class DocoptFramework(Framework):
