@@ -3,15 +3,22 @@ from pathlib import Path
 
 import pytest
 
+from runall.config import Project, read_project, resolve_values
 from runall.plan.discovery import discover
-from runall.plan.settings import load_settings
+from runall.plan.settings import Settings, settings_from
 
 TRAIN = "print('hi')\n"
 
 
-def found(root: Path, **overrides) -> list[str]:
-    settings, _ = load_settings(root, overrides)
-    return discover(settings).scripts
+def settings_for(root: Path, **table) -> Settings:
+    """The settings of `root`, with `[tool.runall]` keys added to (or replacing) its pyproject's."""
+    project = read_project(root)
+    project = Project(project.path, {**project.table, **table}, project.text)
+    return settings_from(root.resolve(), resolve_values({}, project))
+
+
+def found(root: Path, **table) -> list[str]:
+    return discover(settings_for(root, **table)).scripts
 
 
 def test_finds_canonical_scripts_and_skips_legacy_and_noise(make_repo) -> None:
@@ -63,7 +70,7 @@ def test_symlink_loop_and_unreadable_dir_are_reported_not_fatal(make_repo) -> No
     root = make_repo({"a/train_x.py": TRAIN, "locked/train_y.py": TRAIN})
     os.symlink(root / "a", root / "a" / "loop")
     os.symlink(root / "missing", root / "a" / "train_broken.py")
-    settings, _ = load_settings(root)
+    settings = settings_for(root)
     (root / "locked").chmod(0)
     try:
         result = discover(settings)
@@ -83,7 +90,7 @@ def test_non_utf8_file_name_is_reported(make_repo) -> None:
             handle.write(b"x = 1\n")
     except OSError:
         pytest.skip("file system refuses non-UTF-8 names")
-    settings, _ = load_settings(root)
+    settings = settings_for(root)
     result = discover(settings)
     assert result.scripts == ["a/train_ok.py"]
     assert any("not valid UTF-8" in p for p in result.problems)

@@ -2,12 +2,17 @@ from pathlib import Path
 
 import pytest
 
+from runall.cli import parse
+from runall.config import key_line
 from runall.errors import UsageError
-from runall.plan.settings import key_line, load_settings
+
+
+def load_settings(root: Path, *argv: str):
+    return parse(["--root", str(root), *argv]).settings
 
 
 def test_defaults_without_pyproject(tmp_path: Path) -> None:
-    settings, _ = load_settings(tmp_path)
+    settings = load_settings(tmp_path)
     assert settings.include == ("train_*.py",)
     assert "training" in settings.legacy and settings.output_base == "results"
 
@@ -15,7 +20,7 @@ def test_defaults_without_pyproject(tmp_path: Path) -> None:
 def test_pyproject_then_overrides(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[tool.runall]\ninclude = ["fit_*.py"]\noutput_base = "out"\nexclude = "tests"\n')
-    settings, _ = load_settings(tmp_path, {"output_base": "elsewhere", "runs_dir": None})
+    settings = load_settings(tmp_path, "--output-base", "elsewhere")
     assert settings.include == ("fit_*.py",)
     assert settings.exclude == ("tests",)
     assert settings.output_base == "elsewhere" and settings.runs_dir == "runs"

@@ -145,7 +145,7 @@ def discover(settings: Settings) -> Discovery:
     """Find the training scripts under `settings.roots`; problems are reported, never raised."""
     walker = _Walker(settings)
     for root in settings.roots:
-        start = settings.inside_root(root, "roots")
+        start = (settings.root / root).resolve()     # checked to be inside the root by settings_from
         if not start.is_dir():
             walker.found.problems.append(f"{root}: configured root is not a directory, skipped")
             continue
