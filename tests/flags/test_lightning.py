@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flagtools import by_primary, in_repo, sniff, strings
+from flagtools import by_primary, sniff, strings
 from runall.plan.flags.roles import roles_for
 
 

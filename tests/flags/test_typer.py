@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flagtools import by_primary, sniff, strings
+from flagtools import by_primary, sniff
 
 
 def test_typer_run_implicit_options():

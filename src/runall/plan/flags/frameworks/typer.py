@@ -11,14 +11,12 @@ default, or marked `typer.Argument`, is positional. `typer.Option("--out", "-o")
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runall.plan.flags.frameworks.click import Command, CommandFramework
 from runall.plan.flags.model import Option
 from runall.plan.flags.values import NOT_MINE, Func, Import, as_text, params_with_defaults, scalar, type_name
 
-if TYPE_CHECKING:
-    from runall.plan.flags.interpreter import Interpreter
 
 
 class TyperFramework(CommandFramework):
