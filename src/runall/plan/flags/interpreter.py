@@ -11,9 +11,9 @@ except through a framework.
 
 Functions of the script itself that nothing calls are walked afterwards (entry points first),
 so `def add_args(parser)` helpers count; functions of imported modules count only when called.
-Objects a framework makes while an imported module's body runs are `dormant` (importing a
-helper module that builds a parser for another script must not add its options) until the
-script uses them.
+Frameworks tell the script's own objects from a library's by `own_code` (the script's code is
+running) and `dormant` (an imported module's body is running): a parser a helper module builds
+for its own use adds nothing unless the script uses or parses it.
 """
 
 from __future__ import annotations
@@ -74,9 +74,11 @@ class ImportSpec:
 
     @property
     def qual(self) -> str:
+        """The dotted origin: `pkg.mod.name`, `..mod.name`, `.name`."""
         base = "." * self.level + (self.module or "")
-        return f"{base}.{self.name}" if self.name and base and not base.endswith(".") else \
-            f"{base}{self.name}" if self.name else base
+        if not self.name:
+            return base
+        return f"{base}{self.name}" if not base or base.endswith(".") else f"{base}.{self.name}"
 
 
 class Scope:
@@ -110,7 +112,6 @@ class Module:
     stars: list[ImportSpec] = field(default_factory=list)
     resolved: dict[str, Any] = field(default_factory=dict)
     scope: Scope = field(init=False)
-    loaded: bool = False
 
     def __post_init__(self) -> None:
         self.scope = Scope(None, self)
@@ -332,7 +333,6 @@ class Interpreter:
         finally:
             if not module.is_main:
                 self.importing -= 1
-            module.loaded = True
             self.scope, self.current, self.depth = outer
 
     def _drain_functions(self) -> None:
