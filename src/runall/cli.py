@@ -162,8 +162,9 @@ def collect(previous: Any, inv: Invocation) -> list[Job]:
     scripts = found.scripts + [d.script for d in declared if d.script not in found.scripts]
     cache = FlagCache(inv.root / ".runall-cache" / "flags.json" if inv.settings.cache else None, inv.root)
     values = global_values(inv)
-    flags: dict[str, ScriptFlags] = {script: sniff(cache, inv.settings, inv.root / script, values.python)
-                                     for script in scripts}
+    with cache.reading():
+        flags: dict[str, ScriptFlags] = {script: sniff(cache, inv.settings, inv.root / script, values.python)
+                                         for script in scripts}
     cache.save()
     for warning in cache.warnings:
         _warn(warning)

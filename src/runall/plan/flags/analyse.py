@@ -77,6 +77,8 @@ def _run(sources: Sources, parsed: ParsedModule, name: str, path: str) -> Script
     except RecursionError:
         return ScriptFlags(path, "unknown", problems=["line 0: source nested too deeply to analyse"],
                            files=_absolute(sources, interpreter.files))
+    finally:
+        interpreter.close()
     families = list(dict.fromkeys(f.cli for f in found))
     if opaque:
         cli = "unknown"
@@ -90,7 +92,16 @@ def _run(sources: Sources, parsed: ParsedModule, name: str, path: str) -> Script
     options = _dedupe([o for f in found for o in f.options])
     leading = next((f.leading for f in found if f.leading), ())
     notes = list(dict.fromkeys(n for f in found for n in f.notes))
-    return ScriptFlags(path, cli, options, problems, notes, leading, "static", _absolute(sources, interpreter.files))
+    result = ScriptFlags(path, cli, options, problems, notes, leading, "static", _absolute(sources, interpreter.files))
+    return with_default_roles(result)
+
+
+def with_default_roles(result: ScriptFlags) -> ScriptFlags:
+    """The result with its roles under the default alias table, kept with it in the cache."""
+    from runall.plan.flags.roles import explain
+
+    result.roles = explain(result.options).roles if result.known else None
+    return result
 
 
 def _absolute(sources: Sources, files: dict[str, str]) -> dict[str, str]:

@@ -308,6 +308,26 @@ class Interpreter:
         found = [f for f in (fw.result() for fw in list(self.frameworks.values())) if f is not None]
         return found, self.opaque
 
+    def close(self) -> None:
+        """Break the reference cycles of this analysis (scopes, classes, frameworks), so that its
+        objects, parsed trees included, are freed at once rather than by the cyclic collector."""
+        for module in self.modules.values():
+            if module is not None:
+                for value in module.scope.vars.values():
+                    if isinstance(value, Class):
+                        value.members.clear()
+                module.scope.vars.clear()
+                module.scope.module = None   # type: ignore[assignment]
+                module.resolved.clear()
+        for framework in self.frameworks.values():
+            vars(framework).clear()
+        self.frameworks.clear()
+        self.modules.clear()
+        self.memo.clear()
+        self.funcs.clear()
+        self.visited.clear()
+        self.scope = self.current = self.main = None
+
     def ordered_problems(self) -> list[str]:
         return [k[3] for k in sorted(self.problems)]
 
@@ -657,8 +677,8 @@ class Interpreter:
     def _import_value(self, module: Module, spec: ImportSpec) -> Any:
         qual = spec.qual
         root = (spec.module or "").split(".")[0]
-        if not spec.level and root in frameworks.BY_ROOT:
-            return Import(qual)   # a framework's own package: never read as repository code
+        if not spec.level and (root in frameworks.BY_ROOT or root in _STDLIB):
+            return Import(qual)   # a framework's or the standard library's: never read as repository code
         if spec.name is None:
             path = self.sources.resolve(module.path, spec.module, spec.level)
             return ModuleRef(path) if path is not None else Import(qual)

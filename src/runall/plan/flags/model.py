@@ -32,14 +32,19 @@ class Option:
     @property
     def primary(self) -> str:
         """The preferred spelling: the first long (`--`) string, else the first."""
-        return next((s for s in self.strings if s.startswith("--")), self.strings[0])
+        for spelling in self.strings:
+            if spelling.startswith("--"):
+                return spelling
+        return self.strings[0]
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"strings": list(self.strings), "dest": self.dest,
-                               "subcommand": self.subcommand, "takes_value": self.takes_value}
-        for key in ("help", "default", "type"):
+        """JSON-ready form; fields at their default are left out (the cache holds thousands)."""
+        out: dict[str, Any] = {"strings": list(self.strings)}
+        for key in ("dest", "subcommand", "help", "default", "type"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
+        if not self.takes_value:
+            out["takes_value"] = False
         if self.syntax != SEPARATE:
             out["syntax"] = self.syntax
         return out
@@ -60,6 +65,8 @@ class ScriptFlags:
     "static" (read from the source) or "help" (parsed from `--help` output). `files` maps
     every file the result depends on to its sha256, for the cache. `notes` are facts worth
     showing (where a framework's fields were read from); `problems` what could not be seen.
+    `roles` is the role assignment under the default alias table, computed once with the
+    result and cached with it (None when not computed).
     """
 
     path: str
@@ -70,6 +77,7 @@ class ScriptFlags:
     leading: tuple[str, ...] = ()
     source: str = "static"
     files: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, str | None] | None = None
 
     @property
     def known(self) -> bool:
@@ -80,11 +88,12 @@ class ScriptFlags:
         return {"path": self.path, "cli": self.cli, "known": self.known,
                 "options": [o.to_dict() for o in self.options], "problems": list(self.problems),
                 "notes": list(self.notes), "leading": list(self.leading), "source": self.source,
-                "files": dict(self.files)}
+                "files": dict(self.files), "roles": self.roles}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ScriptFlags":
         return cls(str(d["path"]), str(d["cli"]), [Option.from_dict(o) for o in d["options"]],
                    [str(p) for p in d.get("problems", [])], [str(n) for n in d.get("notes", [])],
                    tuple(str(a) for a in d.get("leading", ())), str(d.get("source", "static")),
-                   {str(k): str(v) for k, v in d.get("files", {}).items()})
+                   {str(k): str(v) for k, v in d.get("files", {}).items()},
+                   dict(d["roles"]) if isinstance(d.get("roles"), dict) else None)

@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from runall.plan.flags.analyse import with_default_roles
 from runall.plan.flags.model import JOINED, Option, ScriptFlags
 
 TIMEOUT = 20.0
@@ -122,8 +123,9 @@ def probe_help(script: Path, python: str, static: ScriptFlags, timeout: float = 
     if parsed is None:
         return _failed(static, f"--help probe printed no help (exit code {process.returncode})")
     kind, options = parsed
-    return ScriptFlags(static.path, kind, options, [], [f"options read from `{Path(script).name} --help` output"],
-                       (), "help", dict(static.files))
+    return with_default_roles(ScriptFlags(static.path, kind, options, [],
+                                          [f"options read from `{Path(script).name} --help` output"], (), "help",
+                                          dict(static.files)))
 
 
 def _failed(static: ScriptFlags, problem: str) -> ScriptFlags:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Mapping, Sequence
 
 from runall.plan.flags.model import Option, ScriptFlags
@@ -87,6 +88,8 @@ class Assignment:
 
 def merge_aliases(extra: Mapping[str, Sequence[str] | str] | None) -> dict[str, tuple[str, ...]]:
     """The default table extended by config: extra spellings go first; new roles are added."""
+    if not extra:
+        return DEFAULT_ALIASES
     merged = dict(DEFAULT_ALIASES)
     for role, spellings in (extra or {}).items():
         given = [spellings] if isinstance(spellings, str) else list(spellings)
@@ -124,12 +127,14 @@ def _nested(role: str, spellings: Sequence[str], options: Sequence[Option]) -> t
     rule = RULES.get(role)
     found: list[str] = []
     for option in options:
-        if option.subcommand is not None or not option.takes_value or _unfit(role, option):
+        if option.subcommand is not None or not option.takes_value or "." not in option.primary:
             continue
         for spelling in option.strings:
             section, dot, leaf = spelling.lstrip("-").rpartition(".")
+            if not dot or _unfit(role, option):
+                continue
             section_words = set(re.split(r"[^a-z0-9]+", section.split(".")[-1].lower()))
-            if not dot or not section_words & set(SECTIONS.get(role, ())):
+            if not section_words & set(SECTIONS.get(role, ())):
                 continue
             named = words(leaf)
             fits = normalise(leaf) in leaves or (
@@ -158,12 +163,13 @@ def explain(options: Sequence[Option], aliases: Mapping[str, Sequence[str]] = DE
     owners = {s: o for o in options for s in o.strings}
     notes: list[str] = []
     roles: dict[str, str | None] = {}
+    top, nested = _index(options, True, True), _index(options, False, True)
     for role, spellings in aliases.items():
-        kept = [o for o in options if not any(_vetoed(role, s, owners) for s in o.strings)]
-        roles[role] = _first(spellings, _index(kept, True, True), _index(kept, False, True))
-        if len(kept) < len(options) and roles[role] != _first(spellings, _index(options, True, True),
-                                                               _index(options, False, True)):
-            dropped = _first(spellings, _index(options, True, True), _index(options, False, True))
+        roles[role] = _first(spellings, top, nested)
+        if roles[role] is not None and _vetoed(role, roles[role], owners):
+            dropped = roles[role]
+            kept = [o for o in options if not any(_vetoed(role, s, owners) for s in o.strings)]
+            roles[role] = _first(spellings, _index(kept, True, True), _index(kept, False, True))
             notes.append(f"{role}: not {dropped}, whose help says it is something else "
                          f"({owners[dropped].help!r})")
     for role, spellings in aliases.items():
@@ -178,16 +184,27 @@ def explain(options: Sequence[Option], aliases: Mapping[str, Sequence[str]] = DE
             roles[role] = _from_evidence(role, options, taken, home, notes)
             if roles[role]:
                 taken.add(roles[role])
+    return Assignment(_overridden(roles, options, overrides), notes)
+
+
+def _overridden(roles: dict[str, str | None], options: Sequence[Option],
+                overrides: Mapping[str, str | None] | None) -> dict[str, str | None]:
+    """Config's overrides applied: the script's own spelling of a named option, else as given."""
     if overrides:
         anywhere = {**_index(options, False, False), **_index(options, True, False)}
         for role, spelling in overrides.items():
             roles[role] = anywhere.get(normalise(spelling), spelling) if spelling else None
-    return Assignment(roles, notes)
+    return roles
 
 
 def roles_for(flags: ScriptFlags, aliases: Mapping[str, Sequence[str]] = DEFAULT_ALIASES,
               overrides: Mapping[str, str | None] | None = None) -> dict[str, str | None]:
-    """`assign_roles` for a sniffed script: an unknown CLI gets only the roles config declares."""
+    """`assign_roles` for a sniffed script: an unknown CLI gets only the roles config declares.
+
+    The default table's assignment kept with a cached result (`flags.roles`) is reused when
+    config adds no spelling."""
+    if flags.roles is not None and aliases is DEFAULT_ALIASES and flags.known:
+        return _overridden(dict(flags.roles), flags.options, overrides)
     return explain_roles(flags, aliases, overrides).roles
 
 
@@ -317,6 +334,11 @@ _PATH_ROLES = ("output_dir", "data_path", "config")
 _FILE_DEFAULT = re.compile(r"\.(pt|pth|ckpt|bin|pkl|h5|json|txt|csv|npz|npy|safetensors|model|onnx|log)$", re.I)
 
 
+@lru_cache(maxsize=4096)
+def _ignored(help: str) -> bool:
+    return bool(IGNORED.search(help.lower()))
+
+
 def _type_of(option: Option) -> str | None:
     if option.type:
         return option.type
@@ -336,17 +358,21 @@ def first_clause(help: str | None) -> str:
     return re.split(r"\.\s|\.$|[;(\[]|\s-\s", text, maxsplit=1)[0].strip()
 
 
+@lru_cache(maxsize=4096)
+def _described(option: Option) -> tuple[list[str], str, str | None]:
+    """An option's name words, the first clause of its help, and its type (computed once)."""
+    return words(option.primary), first_clause(option.help), _type_of(option)
+
+
 def _evidence(role: str, rule: _Rule, option: Option) -> tuple[int, str] | None:
     """(tier, what) when the source says `option` is the role's: tier 0 its help or name, tier 1
     a weaker name, tier 2 a demoted one (a TensorBoard folder); None otherwise."""
     if not option.takes_value or _unfit(role, option):
         return None
-    kind = _type_of(option)
+    named, clause, kind = _described(option)
     if kind is not None and rule.types and kind not in rule.types:
         return None
-    named = words(option.primary)
     text = " ".join(named)
-    clause = first_clause(option.help)
     if rule.veto.search(text) or (clause and rule.veto.search(clause)):
         return None
     if rule.name_veto is not None and rule.name_veto.search(text):
@@ -364,7 +390,7 @@ def _evidence(role: str, rule: _Rule, option: Option) -> tuple[int, str] | None:
 def _unfit(role: str, option: Option) -> bool:
     """Options a value cannot go to: one whose help says it is not used as given; for a path role,
     a fixed set of choices, a class, a file name."""
-    if option.help and IGNORED.search(option.help.lower()):
+    if option.help and _ignored(option.help):
         return True
     if role not in _PATH_ROLES:
         return False
@@ -379,7 +405,7 @@ def _vetoed(role: str, spelling: str, owners: Mapping[str, Option]) -> bool:
     if option is None:
         return False
     veto = ALIAS_VETO.get(role)
-    return _unfit(role, option) or bool(veto is not None and veto.search(first_clause(option.help)))
+    return _unfit(role, option) or bool(veto is not None and option.help and veto.search(_described(option)[1]))
 
 
 def _home(roles: Mapping[str, str | None], owners: Mapping[str, Option]) -> str | None:
