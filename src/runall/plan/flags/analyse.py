@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 from pathlib import Path
 
 from runall.plan.flags.model import Option, ScriptFlags
 from runall.plan.sources import ParsedModule, Sources
 
 def analyse(script: Path, sources: Sources) -> ScriptFlags:
-    """What `script` (inside `sources.root`) accepts; never raises."""
+    """What `script` accepts, read inside the repository `sources` holds (a script outside it is
+    read alone); never raises."""
     path = str(script)
     parsed = sources.module(script)
     if parsed is None:
         return _unreadable(script, path)
-    name = Path(script).resolve().relative_to(sources.root).as_posix()
-    return _run(sources, parsed, name, path)
+    return _run(sources, parsed, parsed.path.relative_to(sources.root).as_posix(), path)
 
 
 def sniff_source(source: str | bytes, path: str = "<string>") -> ScriptFlags:
@@ -65,7 +66,7 @@ def _unreadable(script: Path, path: str) -> ScriptFlags:
         return ScriptFlags(path, "unknown", problems=[f"line {exc.lineno or 0}: cannot parse: {exc.msg}"])
     except (ValueError, RecursionError, MemoryError) as exc:
         return ScriptFlags(path, "unknown", problems=[f"line 0: cannot parse: {exc}"])
-    return ScriptFlags(path, "unknown", problems=["line 0: outside the repository root"])
+    return sniff_file(Path(script))   # readable and valid, so outside the root: read it alone
 
 
 def _run(sources: Sources, parsed: ParsedModule, name: str, path: str) -> ScriptFlags:
@@ -106,7 +107,8 @@ def with_default_roles(result: ScriptFlags) -> ScriptFlags:
 
 def _absolute(sources: Sources, files: dict[str, str]) -> dict[str, str]:
     """Every file read, by absolute path (repository files are named relative to the root)."""
-    return {name if Path(name).is_absolute() else str(sources.root / name): digest for name, digest in files.items()}
+    root = str(sources.root)
+    return {os.path.join(root, name): digest for name, digest in files.items()}
 
 
 def _dedupe(options: list[Option]) -> list[Option]:

@@ -138,9 +138,7 @@ class FlagCache:
     def _analyse(self, script: Path) -> ScriptFlags:
         from runall.plan.flags.analyse import analyse, sniff_file
 
-        if self.sources is None or not Path(script).resolve().is_relative_to(self.sources.root):
-            return sniff_file(script)
-        return analyse(Path(script), self.sources)
+        return sniff_file(script) if self.sources is None else analyse(Path(script), self.sources)
 
     def _fresh(self, files: dict[str, str]) -> bool:
         return bool(files) and all(self._digest(name) == digest for name, digest in files.items())
