@@ -112,6 +112,7 @@ def opt(spelling: str, help: str | None = None, default=None, type: str | None =
     (opt("--log-folder", "Log folder", "logs"), "output_dir"),
     (opt("--manualSeed", "manual seed", type="int"), "seed"),
     (opt("--k_fold", type="int"), "folds"),
+    (opt("--fold", "Input num_fold", 5, "int"), "folds"),
     (opt("--instance_data_dir", "A folder containing the training data of instance images."), "data_path"),
     (opt("--dataset_name", "Path or name of the dataset to load."), "data_path"),
     (opt("--building-config-loc", "The location of the building config file"), "config"),

@@ -253,7 +253,8 @@ RULES: dict[str, _Rule] = {
     "folds": _Rule(
         name=re.compile(r"^((n|num|number|nb|k|cv)_?(folds?|splits)|k_?fold|folds?_?(num|number|count)|kfolds?)$"),
         help=re.compile(r"\b(number|num|#)\s+of\s+(cv\s+|cross[- ]?validation\s+)?(folds|splits)\b|"
-                        r"\bk[- ]?folds?\b|\bcross[- ]?validation folds\b|\bfolds? (for|of|in) cross[- ]?validation"),
+                        r"\bk[- ]?folds?\b|\bcross[- ]?validation folds\b|\bfolds? (for|of|in) cross[- ]?validation|"
+                        r"\b(num|n)_?folds?\b"),
         veto=re.compile(r"\b(index|idx|which|current|id|this|specific|to (use|run|train|evaluate))\b"),
         types=("int",)),
     "output_dir": _Rule(
