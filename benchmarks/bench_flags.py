@@ -31,7 +31,8 @@ def run(tiny: bool, work: Path) -> Section:
                   "against labels.json"],
         table=score_table(scores),
         notes=["Truth: `roles` in tests/flag_corpus/labels.json, for all scripts, including those the "
-               "analyser must call unknown (fire, absl, docopt, hydra, ...): their missed roles count.",
+               "flags stage must call unknown (getopt, sys.argv, a parser from a module that is not there, ...): "
+               "their missed roles count.",
                "Naive rule: role present with its canonical spelling when that text occurs anywhere in "
                f"the file ({', '.join(f'`{s}`' for s in CANONICAL.values())}).",
                "A prediction is right only with the exact option string labelled; a wrong spelling "

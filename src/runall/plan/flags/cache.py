@@ -4,7 +4,7 @@ A script's result depends on the script and on every file the analysis read: the
 modules it imports, Hydra's YAML files, an installed package's source. The cache is one JSON
 file (e.g. `<root>/.runall-cache/flags.json`):
 
-    {"version": "2:<analyser version>",
+    {"version": "3:<analyser version>:<roles.py digest>",
      "entries": {script path: {"files": {file: sha256, ...}, "result": ScriptFlags.to_dict() less
                  path, files and known}},
      "stats":   {absolute path: [size, mtime_ns, sha256]}}
