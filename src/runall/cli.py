@@ -22,6 +22,7 @@ from runall.config import (ExecutionOptions, Project, ReportOptions, Sourced, re
 from runall.errors import EXIT_INTERRUPTED, UsageError
 from runall.model import Job
 from runall.options import GROUPS, OPTIONS
+from runall.plan.checks import check_plan
 from runall.plan.discovery import discover
 from runall.plan.flags.cache import FlagCache
 from runall.plan.flags.model import ScriptFlags
@@ -31,6 +32,7 @@ from runall.plan.jobfile import load_jobfile
 from runall.plan.jobs import GlobalValues, build_jobs
 from runall.plan.selection import select
 from runall.plan.settings import Settings, settings_from
+from runall.view.guard import discard_output
 from runall.view.preview import drop_lines, print_inspect, print_list
 
 
@@ -171,6 +173,7 @@ def collect(previous: Any, inv: Invocation) -> list[Job]:
     grid = parse_grid_option(list(inv.value("grid")))
     jobs = build_jobs(flags, values, merge_aliases(inv.settings.aliases), declared, grid, found.scripts)
     jobs = select(jobs, inv.value("only"), inv.value("exclude"), inv.value("tag"), inv.value("keywords"))
+    check_plan(jobs)            # what a run checks, a preview checks too
     check_reach(jobs, grid, inv.settings.strict)
     return jobs
 
@@ -229,6 +232,9 @@ def execute(jobs: list[Job], inv: Invocation) -> int:
 TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, resume, collect, show_list, dry_run, execute)
 
 
+PER_JOB = ("timeout", "retries")     # run-wide options a job file may also set per job
+
+
 def run_tasks(inv: Invocation) -> int:
     """Hand each task's result to the next until one returns an exit code."""
     value: Any = None
@@ -255,6 +261,7 @@ def run_request(inv: Invocation, manifest: Any = None) -> Any:
     """The execution stage's `RunRequest`; for an earlier run (`manifest`), its recorded options
     and backend come between `[tool.runall]` and the command line."""
     from runall.backends import backend_class
+    from runall.record.reports import target_problem
     from runall.tracking.config import resolve as resolve_tracking
 
     session = _session()
@@ -265,13 +272,19 @@ def run_request(inv: Invocation, manifest: Any = None) -> Any:
                                 f"recorded in run {manifest.run_id}")
         values = resolve_values(inv.cli, inv.project, layer)
         recorded_tracking = manifest.meta.get("tracking")
+    report = ReportOptions.from_values(values)
+    for path, flag in ((report.report_json, "--report-json"), (report.junit_xml, "--junit-xml")):
+        problem = target_problem(path) if path else None
+        if problem:
+            raise UsageError(problem, where=flag)
     backend = values["backend"].value
     return session.RunRequest(
         root=inv.root, runs_dir=inv.runs_dir, execution=ExecutionOptions.from_values(values),
-        report=ReportOptions.from_values(values), backend=backend,
+        report=report, backend=backend,
         backend_settings=backend_class(backend).parse_settings(inv.project),
         tracking=resolve_tracking(values, inv.project, inv.root, recorded_tracking),
-        run_id=values["run_id"].value, detach=values["detach"].value, settings=inv.settings.to_dict())
+        run_id=values["run_id"].value, detach=values["detach"].value, settings=inv.settings.to_dict(),
+        overrides={dest: inv.cli[dest] for dest in PER_JOB if inv.cli.get(dest) is not None})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -283,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"runall: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # e.g. `--list | head`: the reader went away, nothing to report
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        discard_output()
         return 0
     except KeyboardInterrupt:
         print("runall: interrupted", file=sys.stderr)

@@ -64,6 +64,18 @@ def assign_ids(scripts: Sequence[str]) -> dict[str, str]:
     return ids
 
 
+def script_argument(script: str) -> str:
+    """The script as the interpreter's argument: always a path (`-c` would be code, `./-c` is a file)."""
+    return f"./{script}" if script.startswith("-") else script
+
+
+def folder_name(job_id: str) -> str:
+    """A job id as one folder name under the output base, whatever its grid values hold
+    (`/`, `..`, NUL): never a path that leaves the base."""
+    name = re.sub(r"[/\\\x00-\x1f]", "_", job_id).lstrip(".")
+    return name or "_"
+
+
 def option_for(key: str, roles: Mapping[str, str | None], options: Sequence[str] = ()) -> str:
     """The option a declared argument becomes: a role through the script's own spelling, an option
     the script defines as is (a Hydra key like `trainer.max_epochs`), else `--key`."""
@@ -123,7 +135,7 @@ def build_argv(script: str, roles: Mapping[str, str | None], values: GlobalValue
     """
     args, syntax = args or {}, syntax or {}
     taken = {option_for(key, roles, options) for key in args} | {o.partition("=")[0].lstrip("+~") for o in overrides}
-    argv = [values.python, script, *leading, *positional]
+    argv = [values.python, script_argument(script), *leading, *positional]
     for role in VALUE_ROLES:
         option, value = roles.get(role), values.role_value(role)
         if option and value is not None and option not in taken:
@@ -179,7 +191,7 @@ def make_jobs(job_id: str, script: str, flags: ScriptFlags, values: GlobalValues
     jobs = []
     for combination in expand(grid):
         member_id = job_id + member_suffix(combination) if combination else job_id
-        output_dir = f"{values.output_base.rstrip('/')}/{member_id}"
+        output_dir = f"{values.output_base.rstrip('/')}/{folder_name(member_id)}"
         args = {**base_args, **combination}
         jobs.append(Job(
             id=member_id, name=name, script=script,

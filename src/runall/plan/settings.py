@@ -63,6 +63,8 @@ def settings_from(root: Path, values: Mapping[str, Sourced]) -> Settings:
               "config", "aliases", "cache", "strict", "probe")}
     if given["aliases"].value is not None:
         _check_aliases(given["aliases"])
+    if not given["output_base"].value.strip():
+        raise UsageError("must name a folder, got an empty path", where=given["output_base"].source)
     for key in _PATH_KEYS:
         inside_root(root, given[key].value, given[key].source)
     for value in given["roots"].value:
