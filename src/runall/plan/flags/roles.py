@@ -21,6 +21,7 @@ Options that take no value never match. Config (`[tool.runall] aliases`, the job
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Mapping, Sequence
@@ -412,7 +413,9 @@ def _vetoed(role: str, spelling: str, owners: Mapping[str, Option]) -> bool:
 def _home(roles: Mapping[str, str | None], owners: Mapping[str, Option]) -> str | None:
     """The subcommand the roles found so far belong to (None: top level, or none found)."""
     subs = [owners[s].subcommand for s in roles.values() if s and s in owners]
-    return max(set(subs), key=subs.count) if subs and None not in subs else None
+    if not subs or None in subs:
+        return None
+    return Counter(subs).most_common(1)[0][0]   # ties: the first role's subcommand
 
 
 def _from_evidence(role: str, options: Sequence[Option], taken: set[str], home: str | None,
