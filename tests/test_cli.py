@@ -1,6 +1,7 @@
 """End-to-end tests of the CLI on repository trees made by the tests, run as real subprocesses."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -140,9 +141,9 @@ def test_list_text_without_a_terminal_is_plain(make_repo) -> None:
 
 def test_dry_run_lines_run_as_printed(make_repo) -> None:
     root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT})
-    result = run_cli("--root", str(root), "--dry-run", "--epochs", "5", "--output-base", "my out")
+    result = run_cli("--root", str(root), "--dry-run", "--epochs", "5", "--output-base", "my out", cwd=root)
     command = [l for l in result.stdout.splitlines() if not l.startswith("#")][0]
-    assert "'my out/a'" in command
+    assert "'my out/a'" in command                  # inside the repository: shown relative to it
     subprocess.run(["bash", "-c", command], cwd=root, check=True, capture_output=True)
     assert json.loads((root / "my out/a/metrics.json").read_text()) == {"epochs": 5}
 
@@ -265,7 +266,8 @@ def test_probe_help_is_opt_in(make_repo) -> None:
 
 def test_cache_warnings_are_printed(make_repo) -> None:
     root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT})
-    (root / ".runall-cache").mkdir()
-    (root / ".runall-cache" / "flags.json").write_text("{not json")
+    assert run_cli("--root", str(root), "--list").returncode == 0
+    store = max(Path(os.environ["XDG_CACHE_HOME"]).glob("runall/*/flags.json"), key=lambda p: p.stat().st_mtime)
+    store.write_text("{not json")
     result = run_cli("--root", str(root), "--list")
     assert result.returncode == 0 and "runall: warning:" in result.stderr and "cache ignored" in result.stderr

@@ -2,7 +2,7 @@
 
 A script's result depends on the script and on every file the analysis read: the repository
 modules it imports, Hydra's YAML files, an installed package's source. The cache is one JSON
-file (e.g. `<root>/.runall-cache/flags.json`):
+file (`Settings.cache_dir / "flags.json"`, outside the repository):
 
     {"version": "3:<analyser version>:<roles.py digest>",
      "entries": {script path: {"files": {file: sha256, ...}, "result": ScriptFlags.to_dict() less
