@@ -271,3 +271,9 @@ def test_cache_warnings_are_printed(make_repo) -> None:
     store.write_text("{not json")
     result = run_cli("--root", str(root), "--list")
     assert result.returncode == 0 and "runall: warning:" in result.stderr and "cache ignored" in result.stderr
+def test_help_lists_every_option_and_quiet_excludes_verbose() -> None:
+    done = run_cli("--help")
+    assert done.returncode == 0, done.stderr
+    assert "--launcher" in done.stdout and "--lineage" in done.stdout and "--quiet" in done.stdout
+    both = run_cli("-q", "-v")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
