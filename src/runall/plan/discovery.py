@@ -1,10 +1,20 @@
-"""Discovery: walk the configured roots and collect training scripts, pruning before descending."""
+"""Discovery: walk the configured roots and decide, for each Python file, whether it is a training
+script — pruning before descending, and keeping a one-line reason for every decision.
+
+A file is taken when it is a training entry point (`runall.plan.entry_points`): it has an entry
+point and trains, by its name or by the code its entry point runs. Before any file is read,
+paths decide what they can: `exclude`/`legacy` patterns, `.gitignore`, virtual environments and
+build output, tests and docs folders, test files, `setup.py`, and names that announce another
+kind of script (eval*, predict*, export*, ...). A file matching an `include` pattern is taken
+whenever it is an entry point: the name heuristics and the training search are skipped for it,
+but exclusions still win. Facts read from a file are cached by content (`.runall-cache/`).
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import os
-import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,15 +22,45 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pathspec
 
+from runall.plan.entry_points import FACTS_VERSION, Facts, name_says, read_facts
+from runall.plan.flags.cache import ContentCache
 from runall.plan.settings import DEFAULT_SKIP_DIRS, Settings
+from runall.plan.sources import Sources
+
+TEST_DIRS = frozenset({"tests", "test", "testing"})
+DOC_DIRS = frozenset({"docs", "doc"})
+CACHE_VERSION = f"1:{FACTS_VERSION}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Why one file (or a whole directory, path ending in `/`) was or was not taken."""
+
+    path: str
+    taken: bool
+    reason: str      # one line, e.g. "entry point (__main__ block), no training call found"
+    kind: str        # the reason without its particulars, for counting
+
+    def to_dict(self) -> dict[str, object]:
+        return {"path": self.path, "taken": self.taken, "reason": self.reason}
 
 
 @dataclass
 class Discovery:
-    """Scripts found (POSIX paths relative to the root, sorted) and problems met on the way."""
+    """Scripts found (POSIX paths relative to the root, sorted), problems met, every decision."""
 
     scripts: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+
+    @property
+    def files_looked_at(self) -> int:
+        return sum(1 for d in self.decisions if not d.path.endswith("/"))
+
+    def commonest(self, count: int = 3) -> list[tuple[str, int]]:
+        """The most frequent reasons files were not taken, with how many files each."""
+        kinds = Counter(d.kind for d in self.decisions if not d.taken and not d.path.endswith("/"))
+        return kinds.most_common(count)
 
 
 @dataclass(frozen=True)
@@ -52,13 +92,29 @@ def _read_gitignore(directory: str, base: str, found: Discovery) -> _Ignore | No
         return None
 
 
-def _matches_any(rel: str, patterns: tuple[str, ...]) -> bool:
-    """True when a relative path equals, lies under, or glob-matches one of `patterns`."""
-    for pattern in patterns:
-        pattern = pattern.strip("/")
-        if rel == pattern or rel.startswith(pattern + "/") or fnmatch.fnmatch(rel, pattern):
-            return True
-    return False
+def _matching(rel: str, patterns: tuple[tuple[str, str], ...]) -> tuple[str, str] | None:
+    """The first (pattern, origin) whose pattern `rel` equals, lies under, or glob-matches; a
+    pattern without `/` also matches the file name alone."""
+    name = rel.rsplit("/", 1)[-1]
+    for pattern, origin in patterns:
+        bare = pattern.strip("/")
+        if (rel == bare or rel.startswith(bare + "/") or fnmatch.fnmatch(rel, bare)
+                or ("/" not in bare and fnmatch.fnmatch(name, bare))):
+            return pattern, origin
+    return None
+
+
+def _path_rule(rel: str) -> tuple[str, str] | None:
+    """(reason, kind) when the path alone says a file is not a training script."""
+    name = rel.rsplit("/", 1)[-1]
+    if name.startswith("test_") or name.endswith(("_test.py", "_tests.py")) or name in (
+            "test.py", "tests.py", "conftest.py"):
+        return f"test file: {name}", "test file"
+    if name == "setup.py":
+        return "packaging script: setup.py", "packaging script"
+    if name == "__init__.py":
+        return "package __init__.py", "package __init__.py"
+    return None
 
 
 class _Walker:
@@ -70,21 +126,45 @@ class _Walker:
         self.found = Discovery()
         self.seen_dirs: set[tuple[int, int]] = set()
         self.seen_files: set[str] = set()
-        self.pruned = tuple(settings.legacy) + tuple(settings.exclude) + (
-            settings.runs_dir, settings.output_base)
-        self.included = re.compile("|".join(fnmatch.translate(p) for p in settings.include)).match
+        where = "[tool.runall]" if settings.source != "defaults" else "default"
+        self.pruned = (tuple((p, f"{where} legacy") for p in settings.legacy)
+                       + tuple((p, f"{where} exclude") for p in settings.exclude)
+                       + tuple((p, "--exclude-path") for p in settings.exclude_cli)
+                       + ((settings.runs_dir, "runs_dir"), (settings.output_base, "output_base")))
+        self.included = (tuple((p, "[tool.runall] include") for p in settings.include)
+                         + tuple((p, "--include") for p in settings.include_cli))
+        self.sources = Sources(settings.root)
+        self.cache = ContentCache(settings.root / ".runall-cache" / "discovery.json" if settings.cache else None,
+                                  CACHE_VERSION)
 
     def relative(self, path: str) -> str:
         return os.path.relpath(path, self.root).replace(os.sep, "/")
 
+    def note(self, path: str, taken: bool, reason: str, kind: str) -> None:
+        self.found.decisions.append(Decision(path, taken, reason, kind))
+
     def skip_dir(self, entry: os.DirEntry, rel: str, ignores: list[_Ignore]) -> bool:
-        if entry.name in DEFAULT_SKIP_DIRS or entry.name.endswith(".egg-info"):
+        """True when the walk must not enter this directory (noted with its reason when worth showing)."""
+        name = entry.name
+        if name in DEFAULT_SKIP_DIRS or name.endswith(".egg-info"):
+            if not name.startswith(".") and name != "__pycache__":
+                self.note(rel + "/", False, f"build or tool directory: {name}/", "build or tool directory")
             return True
-        if _matches_any(rel, self.pruned):
+        matched = _matching(rel, self.pruned)
+        if matched:
+            self.note(rel + "/", False, f"excluded by {matched[1]} = {matched[0]!r}", "excluded")
             return True
         if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
-            return True  # a virtual environment, whatever its name
-        return any(ignore.matches(rel, True) for ignore in ignores)
+            self.note(rel + "/", False, "virtual environment (pyvenv.cfg)", "virtual environment")
+            return True
+        if any(ignore.matches(rel, True) for ignore in ignores):
+            self.note(rel + "/", False, "ignored by .gitignore", "ignored by .gitignore")
+            return True
+        if not self.included and (name in TEST_DIRS or name in DOC_DIRS):
+            folder = "tests" if name in TEST_DIRS else "docs"
+            self.note(rel + "/", False, f"under {name}/ ({folder} folder)", f"under {folder}/")
+            return True
+        return False
 
     def walk(self, directory: str, rel: str, ignores: list[_Ignore]) -> None:
         """Visit `directory`, whose path relative to the root is `rel` ("" for the root)."""
@@ -127,18 +207,95 @@ class _Walker:
             if entry.is_symlink() and not os.path.exists(entry.path):
                 self.found.problems.append(f"{rel}: broken symlink, skipped")
             return
-        if not self.included(entry.name):
-            return
-        if _matches_any(rel, self.pruned) or any(i.matches(rel, False) for i in ignores):
+        if not entry.name.endswith(".py"):
             return
         try:
             rel.encode("utf-8")
         except UnicodeEncodeError:
             self.found.problems.append(f"{rel!a}: file name is not valid UTF-8, skipped")
             return
-        if rel not in self.seen_files:
-            self.seen_files.add(rel)
+        if rel in self.seen_files:
+            return
+        self.seen_files.add(rel)
+        decision = self.decide(rel, entry.path, ignores)
+        self.found.decisions.append(decision)
+        if decision.taken:
             self.found.scripts.append(rel)
+
+    def decide(self, rel: str, path: str, ignores: list[_Ignore]) -> Decision:
+        """Taken or not, and why, for the Python file `rel`."""
+        excluded = _matching(rel, self.pruned)
+        if excluded:
+            return Decision(rel, False, f"excluded by {excluded[1]} = {excluded[0]!r}", "excluded")
+        if any(ignore.matches(rel, False) for ignore in ignores):
+            return Decision(rel, False, "ignored by .gitignore", "ignored by .gitignore")
+        included = _matching(rel, self.included)
+        says = name_says(rel)
+        if included is None:
+            parts = rel.split("/")[:-1]
+            folder = next((p for p in parts if p in TEST_DIRS or p in DOC_DIRS), None)
+            if folder:
+                kind = "under tests/" if folder in TEST_DIRS else "under docs/"
+                return Decision(rel, False, f"under {folder}/", kind)
+            by_path = _path_rule(rel)
+            if by_path:
+                return Decision(rel, False, *by_path)
+            if says and says[0] != "train":
+                return Decision(rel, False, f"{says[0]}: name {says[1]}*", says[0])
+        named_training = says is not None and says[0] == "train"
+        facts = self.facts(rel, Path(path), need_training=included is None and not named_training)
+        if facts.error:
+            return Decision(rel, False, facts.error, facts.error.split(" (")[0].split(":")[0])
+        if facts.entry is None:
+            if facts.config:
+                return Decision(rel, False, "configuration file: assignments only", "configuration file")
+            return Decision(rel, False, "no entry point", "no entry point")
+        if included:
+            return Decision(rel, True, f"matches {included[1]} = {included[0]!r}; entry point ({facts.entry})",
+                            "taken")
+        if facts.driver:
+            return Decision(rel, False, facts.driver, facts.driver.split(":")[0].split(" (")[0])
+        if named_training:
+            return Decision(rel, True, f"entry point ({facts.entry}); training name: {says[1]}", "taken")
+        if facts.trains:
+            return Decision(rel, True, f"entry point ({facts.entry}); trains: {facts.trains}", "taken")
+        return Decision(rel, False, f"entry point ({facts.entry}), no training call found",
+                        "entry point, no training call found")
+
+    def facts(self, rel: str, path: Path, need_training: bool) -> Facts:
+        """The file's facts: from the cache when it and every file they depended on are unchanged."""
+        known = self.cache.known_digest(path)
+        if known is not None:
+            cached = self._cached(rel, known, need_training)
+            if cached is not None:
+                return cached
+        found = self.cache.read(path)
+        if found is None:
+            return Facts(error="unreadable file")
+        digest, data = found
+        if digest != known:
+            cached = self._cached(rel, digest, need_training)
+            if cached is not None:
+                return cached
+        facts = read_facts(path, data, self.sources, need_training)
+        self.cache.put(rel, {"digest": digest, "training": need_training, "facts": facts.to_dict()})
+        return facts
+
+    def _cached(self, rel: str, digest: str, need_training: bool) -> Facts | None:
+        entry = self.cache.get(rel)
+        if not isinstance(entry, dict) or entry.get("digest") != digest:
+            return None
+        if need_training and not entry.get("training"):
+            return None
+        try:
+            facts = Facts.from_dict(entry["facts"])
+        except (KeyError, TypeError):
+            self.cache.drop(rel)
+            return None
+        root = self.settings.root
+        if any(self.cache.digest(root / dep) != sha for dep, sha in facts.deps.items()):
+            return None
+        return facts
 
 
 def discover(settings: Settings) -> Discovery:
@@ -156,5 +313,7 @@ def discover(settings: Settings) -> Discovery:
             inherited = [top] if top else []
         rel = walker.relative(str(start))
         walker.walk(str(start), "" if rel == "." else rel, inherited)
+    walker.cache.save()
+    walker.found.problems.extend(walker.cache.warnings)
     walker.found.scripts.sort()
     return walker.found

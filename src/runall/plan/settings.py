@@ -28,9 +28,11 @@ class Settings:
 
     root: Path
     roots: tuple[str, ...] = (".",)
-    include: tuple[str, ...] = ("train_*.py",)
+    include: tuple[str, ...] = ()           # files taken whenever they are entry points
     exclude: tuple[str, ...] = ()
-    legacy: tuple[str, ...] = ("training", "files/training")
+    legacy: tuple[str, ...] = ()            # like exclude; kept apart for old layouts
+    include_cli: tuple[str, ...] = ()       # --include, added to include
+    exclude_cli: tuple[str, ...] = ()       # --exclude-path, added to exclude
     respect_gitignore: bool = True
     output_base: str = "results"
     runs_dir: str = "runs"
@@ -120,7 +122,7 @@ def load_settings(root: Path, overrides: dict[str, Any] | None = None) -> tuple[
     table, text = read_pyproject(root)
     pyproject = root / "pyproject.toml"
     values: dict[str, Any] = {}
-    known = {f.name for f in fields(Settings)} - {"root", "source"}
+    known = {f.name for f in fields(Settings)} - {"root", "source", "include_cli", "exclude_cli"}
     for key, value in table.items():
         if key in PASS_THROUGH_KEYS:
             continue

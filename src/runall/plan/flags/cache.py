@@ -1,9 +1,11 @@
-"""Sniff results cached by file content hash, so a warm run reads no unchanged script.
+"""Results cached by file content hash, so a warm run reads no unchanged file.
 
-The cache is one JSON file (e.g. `<root>/.runall-cache/flags.json`):
+`ContentCache` is the storage, shared by the stages that cache what they read (the flags
+stage here, discovery's entry-point facts in `runall.plan.entry_points`). `FlagCache` caches
+sniff results. Each cache is one JSON file (e.g. `<root>/.runall-cache/flags.json`):
 
     {"version": "1:<analyser version>",
-     "entries": {sha256: ScriptFlags.to_dict() without path},
+     "entries": {key: value}    (flags: {sha256: ScriptFlags.to_dict() without path}),
      "stats":   {absolute path: [size, mtime_ns, sha256]}}
 
 A file whose size and mtime match its `stats` row is not read at all; otherwise it is read
@@ -27,49 +29,66 @@ VERSION = f"1:{ANALYSER_VERSION}"
 _RACY_NS = 2_000_000_000
 
 
-class FlagCache:
-    """Sniff results cached by file content hash (sha256) in a JSON file; `None` disables it."""
+class ContentCache:
+    """Values kept in a JSON file under keys of the caller's choosing, with the sha256 of every
+    file seen keyed by its path, size and mtime; `None` as the path disables it."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, version: str) -> None:
         self.path = Path(path) if path is not None else None
         self.warnings: list[str] = []
-        self._version = VERSION
-        self._entries: dict[str, dict[str, Any]] = {}
+        self._version = version
+        self._entries: dict[str, Any] = {}
         self._stats: dict[str, list[Any]] = {}
         self._used: set[str] = set()
         self._dirty = False
         if self.path is not None:
             self._load(self.path)
 
-    def sniff(self, script: Path) -> ScriptFlags:
-        """What `sniff_file(script)` returns, from the cache when the content is known."""
-        if self.path is None:
-            return sniff_file(script)
-        key = os.path.abspath(script)
+    def known_digest(self, file: Path) -> str | None:
+        """The sha256 recorded for `file` when its size and mtime are unchanged, without reading it."""
         try:
-            stat = os.stat(script)
+            stat = os.stat(file)
         except OSError:
-            return sniff_file(script)
-        digest = self._unchanged(key, stat)
-        cached = self._lookup(digest, script) if digest else None
-        if cached is not None:
-            return cached
+            return None
+        row = self._stats.get(os.path.abspath(file))
+        if row and row[0] == stat.st_size and row[1] == stat.st_mtime_ns:
+            return row[2]
+        return None
+
+    def read(self, file: Path) -> tuple[str, bytes] | None:
+        """Read and hash `file` (recording its stat row); None when it cannot be read."""
         try:
-            data = Path(script).read_bytes()
+            stat = os.stat(file)
+            data = Path(file).read_bytes()
         except OSError:
-            return sniff_file(script)
+            return None
         digest = hashlib.sha256(data).hexdigest()
-        self._remember_stat(key, stat, digest)
-        cached = self._lookup(digest, script)
-        if cached is not None:
-            return cached
-        result = sniff_source(data, str(script))
-        entry = result.to_dict()
-        del entry["path"]
-        self._entries[digest] = entry
-        self._used.add(digest)
+        self._remember_stat(os.path.abspath(file), stat, digest)
+        return digest, data
+
+    def digest(self, file: Path) -> str | None:
+        """The sha256 of `file`'s content: recorded, or read now; None when unreadable."""
+        known = self.known_digest(file)
+        if known is not None:
+            return known
+        found = self.read(file)
+        return found[0] if found else None
+
+    def get(self, key: str) -> Any:
+        """The value stored under `key` (kept at the next save), or None."""
+        value = self._entries.get(key)
+        if value is not None:
+            self._used.add(key)
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        self._entries[key] = value
+        self._used.add(key)
         self._dirty = True
-        return result
+
+    def drop(self, key: str) -> None:
+        if self._entries.pop(key, None) is not None:
+            self._dirty = True
 
     def save(self) -> None:
         """Write the cache atomically (temporary file, then rename), only if something changed."""
@@ -113,12 +132,6 @@ class FlagCache:
         else:
             self.warnings.append(f"{path}: cache ignored: unexpected layout")
 
-    def _unchanged(self, key: str, stat: os.stat_result) -> str | None:
-        row = self._stats.get(key)
-        if row and row[0] == stat.st_size and row[1] == stat.st_mtime_ns:
-            return row[2]
-        return None
-
     def _remember_stat(self, key: str, stat: os.stat_result, digest: str) -> None:
         if time.time_ns() - stat.st_mtime_ns < _RACY_NS:
             if self._stats.pop(key, None) is not None:
@@ -129,18 +142,43 @@ class FlagCache:
             self._stats[key] = row
             self._dirty = True
 
+
+class FlagCache(ContentCache):
+    """Sniff results cached by file content hash (sha256) in a JSON file; `None` disables it."""
+
+    def __init__(self, path: Path | None) -> None:
+        super().__init__(path, VERSION)
+
+    def sniff(self, script: Path) -> ScriptFlags:
+        """What `sniff_file(script)` returns, from the cache when the content is known."""
+        if self.path is None:
+            return sniff_file(script)
+        digest = self.known_digest(script)
+        cached = self._lookup(digest, script) if digest else None
+        if cached is not None:
+            return cached
+        found = self.read(script)
+        if found is None:
+            return sniff_file(script)
+        digest, data = found
+        cached = self._lookup(digest, script)
+        if cached is not None:
+            return cached
+        result = sniff_source(data, str(script))
+        entry = result.to_dict()
+        del entry["path"]
+        self.put(digest, entry)
+        return result
+
     def _lookup(self, digest: str, script: Path) -> ScriptFlags | None:
-        entry = self._entries.get(digest)
+        entry = self.get(digest)
         if entry is None:
             return None
         try:
-            result = ScriptFlags.from_dict({**entry, "path": str(script)})
+            return ScriptFlags.from_dict({**entry, "path": str(script)})
         except (KeyError, TypeError, ValueError, AttributeError):
-            del self._entries[digest]
-            self._dirty = True
+            self.drop(digest)
             return None
-        self._used.add(digest)
-        return result
 
 
 def _valid_row(row: Any) -> bool:

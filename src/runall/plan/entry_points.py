@@ -1,0 +1,520 @@
+"""Entry points: what a Python file is, read statically (ast; nothing imported or run).
+
+`read_facts` says whether a file is an *entry point* — an `if __name__ == "__main__":` block,
+a command line parsed or a CLI started at module level (argparse, HfArgumentParser, fire,
+absl, docopt, LightningCLI, jsonargparse), or module-level code that does work — and, when
+asked, whether the code that entry point runs *trains*: calls a training API (loss.backward(),
+optimizer.step(), .fit(), trainer.train(), .learn(), apply_gradients, ...) in the file or in
+the repository's own functions and classes it reaches, up to `MAX_HOPS` imports away
+(resolved through `Sources`). A file holding only imports and assignments is a configuration
+file. The facts depend on the file and on the files its imports led to (`Facts.deps`), so
+they are cached under the file's path with the content hash of each of them.
+
+`name_says` reads a file name: a training convention (train.py, train_*.py, *_train.py,
+finetune*.py, pretrain*.py, T5_training.py, ...) or the kind of script a name announces by its
+first or last word (eval*, predict*, export*, prepare*, benchmark*, plot*, *_convert, ...); a
+name starting with a training word is a training name whatever follows. The search for a
+training call does not enter functions whose names announce such a kind (evaluate, profile, ...).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterator
+
+from runall.plan.sources import Sources
+
+MAX_HOPS = 3                 # imports followed from the entry point to a training call
+FACTS_VERSION = "1"
+
+# Bytes without any of these cannot hold an entry point or module-level work (checked before parsing).
+_WORTH_PARSING = re.compile(
+    rb"__main__|parse_args|parse_known_args|Fire\(|app\.run|CLI\(|docopt|hydra"
+    rb"|\.(?:backward|zero_grad|fit|fit_generator|train_on_batch|learn|train|step|minimize|apply_gradients|apply_updates)\("
+    rb"|^(?:[A-Za-z_][\w.]*\(|(?:for|while|with|async)\b|raise\b)", re.M)
+
+TRAINING_TOKENS = frozenset({"train", "training", "finetune", "finetuning", "pretrain", "pretraining"})
+# First word of a file name -> the kind of script it announces (when no training word is in the name).
+NOT_TRAINING = {
+    **dict.fromkeys(("eval", "evaluate", "evaluation", "evaluator", "val", "valid", "validate", "validation"),
+                    "evaluation script"),
+    **dict.fromkeys(("infer", "inference", "predict", "prediction", "predictor", "detect", "demo", "sample",
+                     "sampling", "generate", "serve", "server", "enjoy", "play", "record"), "inference script"),
+    **dict.fromkeys(("export", "convert", "converter", "quantize", "onnx", "publish", "push", "upload"),
+                    "export/conversion script"),
+    **dict.fromkeys(("prepare", "preprocess", "preprocessing", "download", "fetch", "split"), "data preparation script"),
+    **dict.fromkeys(("benchmark", "benchmarks", "bench", "profile", "profiling"), "benchmark script"),
+    **dict.fromkeys(("test", "tests", "testing"), "test script"),
+    **dict.fromkeys(("visualize", "visualise", "visualization", "vis", "viz", "plot", "browse"), "visualisation script"),
+    **dict.fromkeys(("analyze", "analyse", "analysis"), "analysis script"),
+    **dict.fromkeys(("submit", "launch", "launcher", "slurm"), "launcher"),
+    **dict.fromkeys(("hpo", "sweep", "tuner"), "hyper-parameter search driver"),
+}
+# Words that announce a kind at the end of a name too (`model_eval.py`, `weights_convert.py`).
+_LAST_WORDS = frozenset({"eval", "evaluate", "evaluation", "inference", "predict", "demo", "export", "convert",
+                         "converter", "benchmark", "plot", "visualize", "download", "preprocess"})
+# Functions the search for a training call does not enter.
+_OTHER_WORK_FUNCTIONS = frozenset({"eval", "evaluate", "evaluation", "val", "validate", "validation", "test",
+                                   "profile", "benchmark", "bench", "predict", "infer", "inference", "visualize",
+                                   "plot", "export", "convert", "download"})
+_CLI_STARTS = {"parse_args": "argparse", "parse_known_args": "argparse", "parse_args_into_dataclasses":
+               "HfArgumentParser", "parse_yaml_file": "HfArgumentParser", "parse_json_file": "HfArgumentParser",
+               "Fire": "fire.Fire", "docopt": "docopt", "LightningCLI": "LightningCLI", "CLI": "jsonargparse CLI"}
+_FIT_CALLS = frozenset({"backward", "manual_backward", "zero_grad", "fit", "fit_generator", "train_on_batch", "learn",
+                        "apply_gradients", "apply_updates"})
+_OPTIMIZER = re.compile(r"optim|^opt|scaler", re.I)
+_MODULE = re.compile(r"model|net|module|encoder|decoder|backbone|head|policy|classifier|generator|"
+                     r"discriminator|critic|actor", re.I)
+_TRAINER = re.compile(r"train|runner|learner|solver|engine|booster|loop", re.I)
+_NOT_OPTIMIZER = re.compile(r"env|prof|bar|progress|timer|clock|sched_", re.I)
+_SETUP_ROOTS = frozenset({"sys", "warnings", "logging", "os", "matplotlib", "mpl", "logger", "log", "LOGGER",
+                          "_logger", "setattr", "__all__", "copyreg", "faulthandler", "mp", "multiprocessing"})
+_LAUNCHER_MODULES = frozenset({"submitit"})
+_SEARCH_MODULES = frozenset({"optuna", "hyperopt", "nevergrad", "skopt"})
+
+
+@dataclass
+class Facts:
+    """What reading one file (and the files its imports led to) found."""
+
+    entry: str | None = None        # how it starts, e.g. "__main__ block"; None: not an entry point
+    trains: str | None = None       # the training call found, e.g. "loss.backward() (engine.py:40)"
+    config: bool = False            # imports and assignments only
+    driver: str | None = None       # "launcher: ..." or "hyper-parameter search driver: ..."
+    error: str | None = None        # unreadable or not valid Python
+    deps: dict[str, str] = field(default_factory=dict)   # other files read: root-relative path -> sha256
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Facts:
+        return cls(**data)
+
+
+def words(stem: str) -> list[str]:
+    """`main_pretrain` -> [main, pretrain]; `trainModel` -> [train, model]."""
+    return [w for w in re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", stem).lower()) if w]
+
+
+def name_says(rel: str) -> tuple[str, str] | None:
+    """What a file name announces: ("train", word) for a training convention, (kind, word) for a
+    script that is not training by its first word, or None."""
+    parts = [w for w in words(PurePosixPath(rel).stem) if not w.isdigit()]
+    if not parts:
+        return None
+    if _is_training_word(parts[0]):
+        return "train", parts[0]
+    for word in (parts[0], parts[-1] if parts[-1] in _LAST_WORDS else ""):
+        if word in NOT_TRAINING:
+            return NOT_TRAINING[word], word
+    return next((("train", w) for w in parts if _is_training_word(w)), None)
+
+
+def _is_training_word(word: str) -> bool:
+    return word in TRAINING_TOKENS or word.startswith(("finetun", "pretrain"))
+
+
+def worth_parsing(data: bytes) -> bool:
+    """False when the bytes show no entry-point marker, training call or module-level statement."""
+    return _WORTH_PARSING.search(data) is not None
+
+
+def read_facts(path: Path, data: bytes, sources: Sources, need_training: bool = True) -> Facts:
+    """The facts of the file at `path` whose content is `data`; training is searched only when
+    `need_training` (a name that already says training needs no search)."""
+    if not worth_parsing(data):
+        return Facts()
+    try:
+        tree = ast.parse(data, filename=str(path))
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        line = getattr(exc, "lineno", None)
+        return Facts(error=f"not valid Python ({type(exc).__name__}{f' at line {line}' if line else ''})")
+    guards = [stmt for stmt in tree.body if _is_main_guard(stmt)]
+    top = list(_module_statements(tree.body))
+    entry = "__main__ block" if guards else _module_entry(top)
+    if entry is None:
+        return Facts(config=_is_config(tree.body))
+    driver = _driver(tree, top + guards)
+    if driver or not need_training:
+        return Facts(entry=entry, driver=driver)
+    search = _Search(sources, path, tree)
+    trains = search.run(guards, top)
+    return Facts(entry=entry, trains=trains, deps=search.deps())
+
+
+# What the module does when run
+
+
+def _is_main_guard(stmt: ast.stmt) -> bool:
+    if not isinstance(stmt, ast.If) or not isinstance(stmt.test, ast.Compare):
+        return False
+    test = stmt.test
+    names = [test.left, *test.comparators]
+    return (len(names) == 2 and any(isinstance(n, ast.Name) and n.id == "__name__" for n in names)
+            and any(isinstance(n, ast.Constant) and n.value == "__main__" for n in names))
+
+
+def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Module-level statements that run on import, outside definitions and `__main__` blocks
+    (the bodies of top-level if/try/with blocks included)."""
+    for stmt in body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+            continue
+        if _is_main_guard(stmt):
+            continue
+        if isinstance(stmt, ast.If):
+            yield from _module_statements(stmt.body)
+            yield from _module_statements(stmt.orelse)
+        elif isinstance(stmt, ast.Try):
+            for block in (stmt.body, *(h.body for h in stmt.handlers), stmt.orelse, stmt.finalbody):
+                yield from _module_statements(block)
+        elif isinstance(stmt, ast.With):
+            yield from _module_statements(stmt.body)
+        else:
+            yield stmt
+
+
+def _dotted(node: ast.AST) -> str:
+    """`a.b.c` for a Name/Attribute chain (calls in the chain shown as `()`), else ''."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _dotted(node.value)
+        return f"{inner}.{node.attr}" if inner else node.attr
+    if isinstance(node, ast.Call):
+        inner = _dotted(node.func)
+        return f"{inner}()" if inner else ""
+    return ""
+
+
+def _callee_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def _calls(node: ast.AST) -> Iterator[ast.Call]:
+    return (n for n in ast.walk(node) if isinstance(n, ast.Call))
+
+
+def _module_entry(top: list[ast.stmt]) -> str | None:
+    """How module-level code starts the program, or None when it does no work."""
+    work = None
+    for stmt in top:
+        for call in _calls(stmt):
+            name = _callee_name(call)
+            if name in _CLI_STARTS:
+                return f"{_CLI_STARTS[name]} at module level"
+            if name == "run" and _dotted(call.func).endswith("app.run"):
+                return "absl app.run at module level"
+        if work is None and _does_work(stmt):
+            work = "module-level code"
+    return work
+
+
+def _does_work(stmt: ast.stmt) -> bool:
+    """A module-level statement a script runs, as opposed to set-up or a configuration value."""
+    if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While, ast.Raise)):
+        return True
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, (ast.Call, ast.Await)):
+        call = stmt.value if isinstance(stmt.value, ast.Call) else None
+        if call is None:
+            return True
+        dotted = _dotted(call.func)
+        root = dotted.split(".", 1)[0]
+        return not (root in _SETUP_ROOTS or "register" in dotted.rsplit(".", 1)[-1].lower()
+                    or dotted.startswith(("torch.backends", "torch.set_", "torch.manual_seed", "tf.config")))
+    if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and stmt.value is not None:
+        return any(_training_call(call) for call in _calls(stmt.value))
+    return False
+
+
+def _is_config(body: list[ast.stmt]) -> bool:
+    """Only imports, assignments, deletions and docstrings (inside if/with blocks too)."""
+    for stmt in body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Delete,
+                             ast.Pass)):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue
+        if isinstance(stmt, ast.If) and _is_config(stmt.body) and _is_config(stmt.orelse):
+            continue
+        if isinstance(stmt, (ast.With, ast.Try)) and _is_config(stmt.body):
+            continue
+        return False
+    return bool(body)
+
+
+def _imported_modules(tree: ast.Module) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _driver(tree: ast.Module, run: list[ast.stmt]) -> str | None:
+    """A launcher or hyper-parameter search driver: it runs training elsewhere or many times."""
+    modules = _imported_modules(tree)
+    launcher = modules & _LAUNCHER_MODULES
+    if launcher:
+        return f"launcher: submits jobs through {min(launcher)}"
+    search = modules & _SEARCH_MODULES
+    if search and any(_callee_name(c) in ("optimize", "fmin", "minimize") for s in run for c in _calls(s)):
+        return f"hyper-parameter search driver ({min(search)})"
+    return None
+
+
+def _training_call(call: ast.Call) -> str | None:
+    """`loss.backward()` when this call trains a model, else None."""
+    func = call.func
+    name = _callee_name(call)
+    if name == "LightningCLI":
+        return "LightningCLI(...)"
+    if not isinstance(func, ast.Attribute):
+        return None
+    receiver = _dotted(func.value).rsplit(".", 1)[-1]
+    if receiver in ("self", "cls", "super()"):
+        return None                      # a method of the class itself, e.g. Module.train(mode) overridden
+    shown = f"{_dotted(func)}()"
+    if name in _FIT_CALLS:
+        return shown
+    if name == "train":
+        return None if _mode_switch(call) or (not call.args and not call.keywords and _MODULE.search(receiver)) \
+            else shown
+    if name == "step":
+        if _NOT_OPTIMIZER.search(receiver):
+            return None
+        if not call.args and not call.keywords:
+            return shown
+        return shown if _OPTIMIZER.search(receiver) else None
+    if name == "minimize" and _OPTIMIZER.search(receiver):
+        return shown
+    return None
+
+
+def _mode_switch(call: ast.Call) -> bool:
+    """`model.train(False)` or `model.train(mode)`: a module's mode set or restored, not training."""
+    if any(k.arg == "mode" for k in call.keywords):
+        return True
+    if len(call.args) != 1 or call.keywords:
+        return False
+    if _TRAINER.search(_dotted(call.func.value) if isinstance(call.func, ast.Attribute) else ""):
+        return False
+    arg = call.args[0]
+    return not (isinstance(arg, ast.Constant) and arg.value in (True, 1))
+
+
+def _announces_other_work(name: str) -> bool:
+    """A function named like evaluate/profile/test_*: the search does not enter it."""
+    parts = words(name)
+    return bool(parts) and parts[0] in _OTHER_WORK_FUNCTIONS
+
+
+# Following the code an entry point runs
+
+
+@dataclass
+class _Module:
+    """One parsed file: its top-level definitions and what its imports bind."""
+
+    path: Path
+    defs: dict[str, ast.AST]
+    imports: dict[str, tuple[str | None, int, str | None]]   # name -> (module, level, imported member)
+    stars: list[tuple[str | None, int]]
+
+
+def _index(path: Path, tree: ast.Module) -> _Module:
+    defs: dict[str, ast.AST] = {}
+    imports: dict[str, tuple[str | None, int, str | None]] = {}
+    stars: list[tuple[str | None, int]] = []
+
+    def visit(body: list[ast.stmt]) -> None:
+        for stmt in body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defs[stmt.name] = stmt
+            elif isinstance(stmt, ast.Import):
+                for alias in stmt.names:
+                    if alias.asname:
+                        imports[alias.asname] = (alias.name, 0, None)
+                    else:
+                        top = alias.name.split(".")[0]
+                        imports[top] = (top, 0, None)
+            elif isinstance(stmt, ast.ImportFrom):
+                for alias in stmt.names:
+                    if alias.name == "*":
+                        stars.append((stmt.module, stmt.level))
+                    else:
+                        imports[alias.asname or alias.name] = (stmt.module, stmt.level, alias.name)
+            elif isinstance(stmt, ast.If):
+                visit(stmt.body)
+                visit(stmt.orelse)
+            elif isinstance(stmt, ast.Try):
+                for block in (stmt.body, *(h.body for h in stmt.handlers), stmt.orelse, stmt.finalbody):
+                    visit(block)
+            elif isinstance(stmt, ast.With):
+                visit(stmt.body)
+
+    visit(tree.body)
+    return _Module(path, defs, imports, stars)
+
+
+class _Search:
+    """Breadth-first search from an entry point's code for the nearest training call."""
+
+    def __init__(self, sources: Sources, path: Path, tree: ast.Module) -> None:
+        self.sources = sources
+        self.start = path.resolve()
+        self.modules: dict[Path, _Module | None] = {self.start: _index(self.start, tree)}
+        self.read: set[Path] = set()
+
+    def deps(self) -> dict[str, str]:
+        """Root-relative path -> sha256 of every other file this search read."""
+        rels = sorted(p.relative_to(self.sources.root).as_posix() for p in self.read)
+        return {rel: self.sources.digests[rel] for rel in rels}
+
+    def run(self, guards: list[ast.stmt], top: list[ast.stmt]) -> str | None:
+        # Work items: (file, nodes, hops, name reached through, every name counts or only called ones).
+        # From a __main__ block every name read is followed (mp.Process(target=train)); from other
+        # module-level code only what it calls (it also registers and patches things).
+        queue: deque[tuple[Path, list[ast.AST], int, str, bool]] = deque()
+        if guards:
+            queue.append((self.start, list(guards), 0, "", True))
+        if top:
+            queue.append((self.start, list(top), 0, "", False))
+        seen: set[int] = set()
+        while queue:
+            path, nodes, hops, via, every_name = queue.popleft()
+            found = self._training_in(path, nodes, via)
+            if found:
+                return found
+            for target, chain, scan in self._references(path, nodes, hops, every_name):
+                fresh = [node for node in scan if id(node) not in seen]
+                seen.update(id(node) for node in fresh)
+                if fresh:
+                    queue.append((target, fresh, hops + (target != path), via or chain, every_name))
+        return None
+
+    def _training_in(self, path: Path, nodes: list[ast.AST], via: str) -> str | None:
+        for node in nodes:
+            for call in _calls(node):
+                shown = _training_call(call)
+                if shown:
+                    where = f"line {call.lineno}" if path == self.start else \
+                        f"{path.relative_to(self.sources.root).as_posix()}:{call.lineno}"
+                    return f"{shown} ({where}{f', through {via}' if via else ''})"
+        return None
+
+    def _references(self, path: Path, nodes: list[ast.AST], hops: int,
+                    every_name: bool) -> Iterator[tuple[Path, str, list[ast.AST]]]:
+        """(file, name, nodes to search) for each repository definition the nodes refer to."""
+        module = self.modules[path]
+        assert module is not None
+        chains: set[str] = set()
+        for node in nodes:
+            if every_name:
+                _collect_chains(node, chains)
+            else:
+                chains.update(d for d in (_dotted(c.func) for c in _calls(node)) if d and "()" not in d)
+        for chain in sorted(chains):
+            parts = chain.split(".")
+            found = self._lookup(module, parts, hops)
+            if found is not None:
+                target, node, rest = found
+                yield target, chain, _searchable(node, rest, whole_class=path == self.start)
+
+    def _lookup(self, module: _Module, parts: list[str], hops: int) -> tuple[Path, ast.AST, list[str]] | None:
+        """(file, definition, attribute names after it) that a dotted name used in `module` names."""
+        head = parts[0]
+        if head in module.defs:
+            return module.path, module.defs[head], parts[1:]
+        if hops >= MAX_HOPS:
+            return None
+        if head in module.imports:
+            return self._definition(module, head, parts[1:], hops)
+        for star_module, level in module.stars:
+            found = self._module_at(self.sources.resolve(module.path, star_module, level))
+            if found is not None and head in found.defs:
+                return found.path, found.defs[head], parts[1:]
+        return None
+
+    def _definition(self, module: _Module, name: str, rest: list[str],
+                    hops: int) -> tuple[Path, ast.AST, list[str]] | None:
+        source, level, member = module.imports[name]
+        if member is None:                       # import a.b [as name]: name.rest... is a module path
+            return self._in_module(module.path, source, level, rest, hops)
+        submodule = self._module_at(self.sources.resolve_member(module.path, source, member, level))
+        if submodule is not None:                # from package import submodule
+            return self._find(submodule, rest, hops + 1)
+        target = self._module_at(self.sources.resolve(module.path, source, level))
+        if target is None:
+            return None
+        return self._find(target, [member, *rest], hops + 1)
+
+    def _in_module(self, importer: Path, source: str | None, level: int, rest: list[str],
+                   hops: int) -> tuple[Path, ast.AST, list[str]] | None:
+        """`import pkg` then `pkg.sub.func`: the longest prefix of `rest` that is a module, then a def."""
+        for split in range(len(rest) - 1, -1, -1):
+            dotted = ".".join([source or "", *rest[:split]]).strip(".")
+            target = self._module_at(self.sources.resolve(importer, dotted, level))
+            if target is not None:
+                return self._find(target, rest[split:], hops + 1)
+        return None
+
+    def _find(self, module: _Module, parts: list[str], hops: int) -> tuple[Path, ast.AST, list[str]] | None:
+        """A top-level definition `parts[0]` of `module`, following re-exports."""
+        if not parts:
+            return None
+        name = parts[0]
+        if name in module.defs:
+            return module.path, module.defs[name], parts[1:]
+        if name in module.imports and hops < MAX_HOPS:
+            return self._definition(module, name, parts[1:], hops)
+        return None
+
+    def _module_at(self, path: Path | None) -> _Module | None:
+        if path is None:
+            return None
+        path = path.resolve()
+        if path not in self.modules:
+            parsed = self.sources.module(path)
+            self.modules[path] = _index(path, parsed.tree) if parsed is not None else None
+            if parsed is not None and path != self.start:
+                self.read.add(path)
+        return self.modules[path]
+
+
+def _collect_chains(node: ast.AST, out: set[str]) -> None:
+    """Every maximal dotted name read in `node` (`a.b.c`, not also `a.b` and `a`)."""
+    if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
+        dotted = _dotted(node)
+        if dotted and "()" not in dotted:
+            out.add(dotted)
+            return
+    for child in ast.iter_child_nodes(node):
+        _collect_chains(child, out)
+
+
+def _searchable(node: ast.AST, rest: list[str], whole_class: bool) -> list[ast.AST]:
+    """What to search in a definition reached as `node.rest...`: a function's body, one method of a
+    class (`Class.method`), or a class: all of it (bases and methods) when the entry point's own
+    file uses it or its name says it trains (Trainer, TrainLoop, Runner, ...), else only what
+    creating or calling an instance runs; never a function named like evaluate, profile or test_*."""
+    if isinstance(node, ast.ClassDef):
+        methods = {m.name: m for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        if rest:
+            method = methods.get(rest[0])
+            return [method] if method is not None and not _announces_other_work(method.name) else []
+        if not (whole_class or _TRAINER.search(node.name)):
+            return [*node.bases, *(methods[name] for name in ("__init__", "__call__") if name in methods)]
+        return [*node.bases, *(m for m in node.body if not (
+            isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and _announces_other_work(m.name)))]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return [] if rest or _announces_other_work(node.name) else [node]
+    return []
