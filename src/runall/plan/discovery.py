@@ -29,6 +29,10 @@ from runall.plan.sources import Sources
 
 TEST_DIRS = frozenset({"tests", "test", "testing"})
 DOC_DIRS = frozenset({"docs", "doc"})
+BENCHMARK_DIRS = frozenset({"benchmarks", "benchmark"})
+# Folders whose Python files are not training scripts, by the folder's name -> what they hold.
+SET_ASIDE_DIRS = {**dict.fromkeys(TEST_DIRS, "tests"), **dict.fromkeys(DOC_DIRS, "docs"),
+                  **dict.fromkeys(BENCHMARK_DIRS, "benchmarks")}
 CACHE_VERSION = f"1:{FACTS_VERSION}"
 
 
@@ -160,8 +164,8 @@ class _Walker:
         if any(ignore.matches(rel, True) for ignore in ignores):
             self.note(rel + "/", False, "ignored by .gitignore", "ignored by .gitignore")
             return True
-        if not self.included and (name in TEST_DIRS or name in DOC_DIRS):
-            folder = "tests" if name in TEST_DIRS else "docs"
+        if not self.included and name in SET_ASIDE_DIRS:
+            folder = SET_ASIDE_DIRS[name]
             self.note(rel + "/", False, f"under {name}/ ({folder} folder)", f"under {folder}/")
             return True
         return False
@@ -233,10 +237,10 @@ class _Walker:
         says = name_says(rel)
         if included is None:
             parts = rel.split("/")[:-1]
-            folder = next((p for p in parts if p in TEST_DIRS or p in DOC_DIRS), None)
+            folder = next((p for p in parts if p in SET_ASIDE_DIRS), None)
             if folder:
-                kind = "under tests/" if folder in TEST_DIRS else "under docs/"
-                return Decision(rel, False, f"under {folder}/", kind)
+                return Decision(rel, False, f"under {folder}/ ({SET_ASIDE_DIRS[folder]} folder)",
+                                f"under {SET_ASIDE_DIRS[folder]}/")
             by_path = _path_rule(rel)
             if by_path:
                 return Decision(rel, False, *by_path)

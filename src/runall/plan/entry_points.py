@@ -34,7 +34,7 @@ FACTS_VERSION = "1"
 # Bytes without any of these cannot hold an entry point or module-level work (checked before parsing).
 _WORTH_PARSING = re.compile(
     rb"__main__|parse_args|parse_known_args|Fire\(|app\.run|CLI\(|docopt|hydra"
-    rb"|\.(?:backward|zero_grad|fit|fit_generator|train_on_batch|learn|train|step|minimize|apply_gradients|apply_updates)\("
+    rb"|\.(?:backward|zero_grad|update|fit|fit_generator|train_on_batch|learn|train|step|minimize|apply_gradients|apply_updates)\("
     rb"|^(?:[A-Za-z_][\w.]*\(|(?:for|while|with|async)\b|raise\b)", re.M)
 
 TRAINING_TOKENS = frozenset({"train", "training", "finetune", "finetuning", "pretrain", "pretraining"})
@@ -52,11 +52,13 @@ NOT_TRAINING = {
     **dict.fromkeys(("visualize", "visualise", "visualization", "vis", "viz", "plot", "browse"), "visualisation script"),
     **dict.fromkeys(("analyze", "analyse", "analysis"), "analysis script"),
     **dict.fromkeys(("submit", "launch", "launcher", "slurm"), "launcher"),
-    **dict.fromkeys(("hpo", "sweep", "tuner"), "hyper-parameter search driver"),
+    **dict.fromkeys(("hpo", "hpopt", "hyperopt", "hparam", "hparams", "optuna", "sweep", "tuner"),
+                    "hyper-parameter search driver"),
+    **dict.fromkeys(("probe", "probing"), "probing evaluation"),
 }
 # Words that announce a kind at the end of a name too (`model_eval.py`, `weights_convert.py`).
 _LAST_WORDS = frozenset({"eval", "evaluate", "evaluation", "inference", "predict", "demo", "export", "convert",
-                         "converter", "benchmark", "plot", "visualize", "download", "preprocess"})
+                         "converter", "benchmark", "plot", "visualize", "download", "preprocess", "probe"})
 # Functions the search for a training call does not enter.
 _OTHER_WORK_FUNCTIONS = frozenset({"eval", "evaluate", "evaluation", "val", "validate", "validation", "test",
                                    "profile", "benchmark", "bench", "predict", "infer", "inference", "visualize",
@@ -64,6 +66,8 @@ _OTHER_WORK_FUNCTIONS = frozenset({"eval", "evaluate", "evaluation", "val", "val
 _CLI_STARTS = {"parse_args": "argparse", "parse_known_args": "argparse", "parse_args_into_dataclasses":
                "HfArgumentParser", "parse_yaml_file": "HfArgumentParser", "parse_json_file": "HfArgumentParser",
                "Fire": "fire.Fire", "docopt": "docopt", "LightningCLI": "LightningCLI", "CLI": "jsonargparse CLI"}
+_PREPROCESSOR = re.compile(r"scaler|encoder|vectori[sz]er|tokeni[sz]er|imputer|pca|normali[sz]er|binarizer|"
+                          r"selector|discreti[sz]er|featuri[sz]er", re.I)
 _FIT_CALLS = frozenset({"backward", "manual_backward", "zero_grad", "fit", "fit_generator", "train_on_batch", "learn",
                         "apply_gradients", "apply_updates"})
 _OPTIMIZER = re.compile(r"optim|^opt|scaler", re.I)
@@ -104,7 +108,7 @@ def words(stem: str) -> list[str]:
 def name_says(rel: str) -> tuple[str, str] | None:
     """What a file name announces: ("train", word) for a training convention, (kind, word) for a
     script that is not training by its first word, or None."""
-    parts = [w for w in words(PurePosixPath(rel).stem) if not w.isdigit()]
+    parts = _joined([w for w in words(PurePosixPath(rel).stem) if not w.isdigit()])
     if not parts:
         return None
     if _is_training_word(parts[0]):
@@ -115,8 +119,20 @@ def name_says(rel: str) -> tuple[str, str] | None:
     return next((("train", w) for w in parts if _is_training_word(w)), None)
 
 
+def _joined(parts: list[str]) -> list[str]:
+    """`fine_tuning` and `pre_train` read as one word."""
+    out: list[str] = []
+    for word in parts:
+        if out and out[-1] in ("fine", "pre") and word.startswith(("tun", "train")):
+            out[-1] += word
+        else:
+            out.append(word)
+    return out
+
+
 def _is_training_word(word: str) -> bool:
-    return word in TRAINING_TOKENS or word.startswith(("finetun", "pretrain"))
+    """train, training, finetune(s/ing), pretrain(ing), ...; not `pretrained` (a model, not the act)."""
+    return word in TRAINING_TOKENS or (word.startswith(("finetun", "pretrain")) and not word.endswith("ed"))
 
 
 def worth_parsing(data: bytes) -> bool:
@@ -283,8 +299,12 @@ def _training_call(call: ast.Call) -> str | None:
     if receiver in ("self", "cls", "super()"):
         return None                      # a method of the class itself, e.g. Module.train(mode) overridden
     shown = f"{_dotted(func)}()"
+    if name == "fit" and _PREPROCESSOR.search(receiver):
+        return None                      # StandardScaler().fit(X): data preparation
     if name in _FIT_CALLS:
         return shown
+    if name == "update" and _OPTIMIZER.search(receiver) and call.args:
+        return shown                     # MLX / optax: optimizer.update(model, grads)
     if name == "train":
         return None if _mode_switch(call) or (not call.args and not call.keywords and _MODULE.search(receiver)) \
             else shown
@@ -365,6 +385,18 @@ def _index(path: Path, tree: ast.Module) -> _Module:
     return _Module(path, defs, imports, stars)
 
 
+@dataclass
+class _Item:
+    """Code to search: nodes of one file, reached `hops` imports away through the name `via`."""
+
+    path: Path
+    nodes: list[ast.AST]
+    hops: int
+    via: str
+    every_name: bool                 # follow every name read (True) or only called names
+    owner: ast.ClassDef | None       # the class whose methods these are (for self.method)
+
+
 class _Search:
     """Breadth-first search from an entry point's code for the nearest training call."""
 
@@ -380,54 +412,62 @@ class _Search:
         return {rel: self.sources.digests[rel] for rel in rels}
 
     def run(self, guards: list[ast.stmt], top: list[ast.stmt]) -> str | None:
-        # Work items: (file, nodes, hops, name reached through, every name counts or only called ones).
         # From a __main__ block every name read is followed (mp.Process(target=train)); from other
         # module-level code only what it calls (it also registers and patches things).
-        queue: deque[tuple[Path, list[ast.AST], int, str, bool]] = deque()
+        queue: deque[_Item] = deque()
         if guards:
-            queue.append((self.start, list(guards), 0, "", True))
+            queue.append(_Item(self.start, list(guards), 0, "", True, None))
         if top:
-            queue.append((self.start, list(top), 0, "", False))
+            queue.append(_Item(self.start, list(top), 0, "", False, None))
         seen: set[int] = set()
         while queue:
-            path, nodes, hops, via, every_name = queue.popleft()
-            found = self._training_in(path, nodes, via)
+            item = queue.popleft()
+            found = self._training_in(item)
             if found:
                 return found
-            for target, chain, scan in self._references(path, nodes, hops, every_name):
+            for target, chain, scan, owner in self._references(item):
                 fresh = [node for node in scan if id(node) not in seen]
                 seen.update(id(node) for node in fresh)
                 if fresh:
-                    queue.append((target, fresh, hops + (target != path), via or chain, every_name))
+                    queue.append(_Item(target, fresh, item.hops + (target != item.path), item.via or chain,
+                                       item.every_name, owner))
         return None
 
-    def _training_in(self, path: Path, nodes: list[ast.AST], via: str) -> str | None:
-        for node in nodes:
+    def _training_in(self, item: _Item) -> str | None:
+        for node in item.nodes:
+            if isinstance(node, (ast.Name, ast.Attribute)) and _dotted(node).endswith("LightningCLI"):
+                return f"a LightningCLI subclass (line {node.lineno})"   # a base class of a class reached
             for call in _calls(node):
                 shown = _training_call(call)
                 if shown:
-                    where = f"line {call.lineno}" if path == self.start else \
-                        f"{path.relative_to(self.sources.root).as_posix()}:{call.lineno}"
-                    return f"{shown} ({where}{f', through {via}' if via else ''})"
+                    where = f"line {call.lineno}" if item.path == self.start else \
+                        f"{item.path.relative_to(self.sources.root).as_posix()}:{call.lineno}"
+                    return f"{shown} ({where}{f', through {item.via}' if item.via else ''})"
         return None
 
-    def _references(self, path: Path, nodes: list[ast.AST], hops: int,
-                    every_name: bool) -> Iterator[tuple[Path, str, list[ast.AST]]]:
-        """(file, name, nodes to search) for each repository definition the nodes refer to."""
-        module = self.modules[path]
+    def _references(self, item: _Item) -> Iterator[tuple[Path, str, list[ast.AST], ast.ClassDef | None]]:
+        """(file, name, nodes to search, their class) for each repository definition the item's code uses."""
+        module = self.modules[item.path]
         assert module is not None
         chains: set[str] = set()
-        for node in nodes:
-            if every_name:
+        calls = [call for node in item.nodes for call in _calls(node)]
+        for node in item.nodes:
+            if item.every_name:
                 _collect_chains(node, chains)
-            else:
-                chains.update(d for d in (_dotted(c.func) for c in _calls(node)) if d and "()" not in d)
+        if not item.every_name:
+            chains.update(d for d in (_dotted(c.func) for c in calls) if d and "()" not in d)
+        called = {c.func.attr for c in calls if isinstance(c.func, ast.Attribute)}
         for chain in sorted(chains):
             parts = chain.split(".")
-            found = self._lookup(module, parts, hops)
+            if item.owner is not None and parts[0] in ("self", "cls") and len(parts) > 1:
+                yield item.path, chain, _searchable(item.owner, parts[1:2], True, called), item.owner
+                continue
+            found = self._lookup(module, parts, item.hops)
             if found is not None:
                 target, node, rest = found
-                yield target, chain, _searchable(node, rest, whole_class=path == self.start)
+                whole = target == self.start or (isinstance(node, ast.ClassDef) and _TRAINER.search(node.name))
+                owner = node if isinstance(node, ast.ClassDef) else None
+                yield target, chain, _searchable(node, rest, bool(whole), called), owner
 
     def _lookup(self, module: _Module, parts: list[str], hops: int) -> tuple[Path, ast.AST, list[str]] | None:
         """(file, definition, attribute names after it) that a dotted name used in `module` names."""
@@ -501,20 +541,20 @@ def _collect_chains(node: ast.AST, out: set[str]) -> None:
         _collect_chains(child, out)
 
 
-def _searchable(node: ast.AST, rest: list[str], whole_class: bool) -> list[ast.AST]:
-    """What to search in a definition reached as `node.rest...`: a function's body, one method of a
-    class (`Class.method`), or a class: all of it (bases and methods) when the entry point's own
-    file uses it or its name says it trains (Trainer, TrainLoop, Runner, ...), else only what
-    creating or calling an instance runs; never a function named like evaluate, profile or test_*."""
+def _searchable(node: ast.AST, rest: list[str], whole_class: bool, called: set[str]) -> list[ast.AST]:
+    """What to search in a definition reached as `node.rest...`: a function's body; one method of a
+    class (`Class.method`); or a class — all of it when the entry point's own file defines it or
+    its name says it trains (Trainer, TrainLoop, Runner, ...), else its bases, `__init__`,
+    `__call__` and the methods the referring code calls by name. Never a function named like
+    evaluate, profile or test."""
     if isinstance(node, ast.ClassDef):
         methods = {m.name: m for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
         if rest:
             method = methods.get(rest[0])
             return [method] if method is not None and not _announces_other_work(method.name) else []
-        if not (whole_class or _TRAINER.search(node.name)):
-            return [*node.bases, *(methods[name] for name in ("__init__", "__call__") if name in methods)]
-        return [*node.bases, *(m for m in node.body if not (
-            isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and _announces_other_work(m.name)))]
+        wanted = [m for name, m in methods.items() if not _announces_other_work(name) and (
+            whole_class or name in ("__init__", "__call__") or name in called)]
+        return [*node.bases, *wanted]
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return [] if rest or _announces_other_work(node.name) else [node]
     return []
