@@ -13,16 +13,19 @@ but exclusions still win. Facts read from a file are cached by content (`.runall
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
+import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     import pathspec
 
-from runall.plan.entry_points import FACTS_VERSION, Facts, name_says, read_facts
+from runall.plan.entry_points import FACTS_VERSION, Facts, may_say_something, name_says, read_facts
 from runall.plan.flags.cache import ContentCache
 from runall.plan.settings import DEFAULT_SKIP_DIRS, Settings
 from runall.plan.sources import Sources
@@ -34,10 +37,11 @@ BENCHMARK_DIRS = frozenset({"benchmarks", "benchmark"})
 SET_ASIDE_DIRS = {**dict.fromkeys(TEST_DIRS, "tests"), **dict.fromkeys(DOC_DIRS, "docs"),
                   **dict.fromkeys(BENCHMARK_DIRS, "benchmarks")}
 CACHE_VERSION = f"1:{FACTS_VERSION}"
+_RACY_NS = 2_000_000_000  # a file modified this recently may change again without its mtime changing
+_NO_FACTS = Facts()       # a file that is not an entry point (shared, never changed)
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """Why one file (or a whole directory, path ending in `/`) was or was not taken."""
 
     path: str
@@ -67,28 +71,44 @@ class Discovery:
         return kinds.most_common(count)
 
 
-@dataclass(frozen=True)
 class _Ignore:
     """A `.gitignore` file's patterns, anchored at the directory holding it."""
 
-    base: str
-    spec: pathspec.PathSpec
+    def __init__(self, base: str, spec: pathspec.PathSpec, text: str) -> None:
+        self.base = base
+        self.spec = spec
+        self.signature = f"{base}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"  # for cached decisions
+        # Without negated patterns, "ignored" is "some pattern matches": test the regexes directly
+        # (every Python file is checked, so pathspec's per-call normalisation adds up).
+        used = [p for p in spec.patterns if p.include is not None]
+        regexes = [getattr(p, "regex", None) for p in used]
+        self._match = None
+        if all(p.include for p in used) and all(isinstance(r, re.Pattern) for r in regexes):
+            try:   # one regex for all patterns (group names dropped: they would repeat)
+                self._match = re.compile("|".join(
+                    f"(?:{re.sub(r'[(][?]P<[^>]+>', '(?:', r.pattern)})" for r in regexes) or "(?!)").match
+            except re.error:
+                self._match = None
 
     def matches(self, rel: str, is_dir: bool) -> bool:
         if self.base:
             if not rel.startswith(self.base + "/"):
                 return False
             rel = rel[len(self.base) + 1:]
-        return self.spec.match_file(rel + "/" if is_dir else rel)
+        path = rel + "/" if is_dir else rel
+        if self._match is not None:
+            return self._match(path) is not None
+        return self.spec.match_file(path)
 
 
 def _read_gitignore(directory: str, base: str, found: Discovery) -> _Ignore | None:
     path = os.path.join(directory, ".gitignore")
     try:
         with open(path, encoding="utf-8") as handle:
-            import pathspec  # only when a .gitignore exists: keeps start-up fast
+            text = handle.read()
+        import pathspec  # only when a .gitignore exists: keeps start-up fast
 
-            return _Ignore(base, pathspec.GitIgnoreSpec.from_lines(handle))
+        return _Ignore(base, pathspec.GitIgnoreSpec.from_lines(text.splitlines()), text)
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
@@ -96,21 +116,36 @@ def _read_gitignore(directory: str, base: str, found: Discovery) -> _Ignore | No
         return None
 
 
-def _matching(rel: str, patterns: tuple[tuple[str, str], ...]) -> tuple[str, str] | None:
-    """The first (pattern, origin) whose pattern `rel` equals, lies under, or glob-matches; a
-    pattern without `/` also matches the file name alone."""
-    name = rel.rsplit("/", 1)[-1]
-    for pattern, origin in patterns:
-        bare = pattern.strip("/")
-        if (rel == bare or rel.startswith(bare + "/") or fnmatch.fnmatch(rel, bare)
-                or ("/" not in bare and fnmatch.fnmatch(name, bare))):
-            return pattern, origin
-    return None
+class _Patterns:
+    """Path patterns with where each came from. A pattern matches a relative path equal to it,
+    under it, or matching it as a glob; a pattern without `/` also matches the file name alone."""
+
+    def __init__(self, patterns: tuple[tuple[str, str], ...]) -> None:
+        self.written = patterns
+        self.patterns = tuple((p.strip("/"), p, origin) for p, origin in patterns)
+        alternatives = [rf"{re.escape(bare)}(?:/.*)?" for bare, _, _ in self.patterns]
+        alternatives += [fnmatch.translate(bare)[:-2] for bare, _, _ in self.patterns]   # drop \Z, anchored below
+        self._any_path = re.compile(rf"(?s:{'|'.join(alternatives)})\Z").match if alternatives else None
+        names = [fnmatch.translate(bare)[:-2] for bare, _, _ in self.patterns if "/" not in bare]
+        self._any_name = re.compile(rf"(?s:{'|'.join(names)})\Z").match if names else None
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def match(self, rel: str) -> tuple[str, str] | None:
+        """(pattern as written, origin) of the first pattern matching `rel`, or None."""
+        name = rel.rsplit("/", 1)[-1]
+        if not ((self._any_path and self._any_path(rel)) or (self._any_name and self._any_name(name))):
+            return None
+        for bare, written, origin in self.patterns:
+            if (rel == bare or rel.startswith(bare + "/") or fnmatch.fnmatchcase(rel, bare)
+                    or ("/" not in bare and fnmatch.fnmatchcase(name, bare))):
+                return written, origin
+        return None
 
 
-def _path_rule(rel: str) -> tuple[str, str] | None:
-    """(reason, kind) when the path alone says a file is not a training script."""
-    name = rel.rsplit("/", 1)[-1]
+def _path_rule(name: str) -> tuple[str, str] | None:
+    """(reason, kind) when the file name alone says a file is not a training script."""
     if name.startswith("test_") or name.endswith(("_test.py", "_tests.py")) or name in (
             "test.py", "tests.py", "conftest.py"):
         return f"test file: {name}", "test file"
@@ -122,7 +157,15 @@ def _path_rule(rel: str) -> tuple[str, str] | None:
 
 
 class _Walker:
-    """One discovery pass; keeps the state a recursive walk needs."""
+    """One discovery pass; keeps the state a recursive walk needs.
+
+    The cache (`.runall-cache/discovery.json`) holds one entry per directory walked,
+    `"dir:<rel>" -> {"sig": ..., "files": {name: row}}`, a row being
+    `[size, mtime_ns, sha256, searched for training (1), not read (-1) or not searched (0),
+    Facts.compact(), taken, reason, kind]`. A file whose size and mtime match its row keeps its
+    decision while the settings and .gitignore files around it (`sig`) are unchanged, and keeps
+    its facts otherwise; facts that depended on other files also need those files unchanged.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -131,12 +174,17 @@ class _Walker:
         self.seen_dirs: set[tuple[int, int]] = set()
         self.seen_files: set[str] = set()
         where = "[tool.runall]" if settings.source != "defaults" else "default"
-        self.pruned = (tuple((p, f"{where} legacy") for p in settings.legacy)
-                       + tuple((p, f"{where} exclude") for p in settings.exclude)
-                       + tuple((p, "--exclude-path") for p in settings.exclude_cli)
-                       + ((settings.runs_dir, "runs_dir"), (settings.output_base, "output_base")))
-        self.included = (tuple((p, "[tool.runall] include") for p in settings.include)
-                         + tuple((p, "--include") for p in settings.include_cli))
+        self.pruned = _Patterns(tuple((p, f"{where} legacy") for p in settings.legacy)
+                                + tuple((p, f"{where} exclude") for p in settings.exclude)
+                                + tuple((p, "--exclude-path") for p in settings.exclude_cli)
+                                + ((settings.runs_dir, "runs_dir"), (settings.output_base, "output_base")))
+        # Directories matching a pattern are pruned before descending: files need only the patterns
+        # that can match a file itself (globs, or paths ending in .py).
+        self.pruned_files = _Patterns(tuple((p, origin) for p, origin in self.pruned.written
+                                            if any(c in p for c in "*?[") or p.endswith(".py")))
+        self.included = _Patterns(tuple((p, "[tool.runall] include") for p in settings.include)
+                                  + tuple((p, "--include") for p in settings.include_cli))
+        self.signature = repr((self.pruned_files.written, self.included.written))
         self.sources = Sources(settings.root)
         self.cache = ContentCache(settings.root / ".runall-cache" / "discovery.json" if settings.cache else None,
                                   CACHE_VERSION)
@@ -154,7 +202,7 @@ class _Walker:
             if not name.startswith(".") and name != "__pycache__":
                 self.note(rel + "/", False, f"build or tool directory: {name}/", "build or tool directory")
             return True
-        matched = _matching(rel, self.pruned)
+        matched = self.pruned.match(rel)
         if matched:
             self.note(rel + "/", False, f"excluded by {matched[1]} = {matched[0]!r}", "excluded")
             return True
@@ -170,8 +218,9 @@ class _Walker:
             return True
         return False
 
-    def walk(self, directory: str, rel: str, ignores: list[_Ignore]) -> None:
-        """Visit `directory`, whose path relative to the root is `rel` ("" for the root)."""
+    def walk(self, directory: str, rel: str, ignores: list[_Ignore], aside: str | None = None) -> None:
+        """Visit `directory`, whose path relative to the root is `rel` ("" for the root); `aside` is
+        the tests/docs/benchmarks folder it lies in, if any (entered only when includes are set)."""
         shown = rel or "."
         try:
             info = os.stat(directory)
@@ -183,36 +232,45 @@ class _Walker:
             self.found.problems.append(f"{shown}: symlink loop or repeated directory, skipped")
             return
         self.seen_dirs.add(key)
-        if self.settings.respect_gitignore:
-            own = _read_gitignore(directory, rel, self.found)
-            ignores = ignores + [own] if own else ignores
         try:
             with os.scandir(directory) as entries:
-                listing = sorted(entries, key=lambda e: e.name)
+                listing = list(entries)     # in directory order: the decisions are sorted at the end
         except OSError as exc:
             self.found.problems.append(f"{shown}: unreadable directory ({exc.strerror})")
             return
+        if self.settings.respect_gitignore and any(e.name == ".gitignore" for e in listing):
+            own = _read_gitignore(directory, rel, self.found)
+            ignores = ignores + [own] if own else ignores
+        memo_key = f"dir:{rel}"
+        memo = self.cache.get(memo_key)
+        rows = memo.get("files") if isinstance(memo, dict) else None
+        rows = rows if isinstance(rows, dict) else {}
+        sig = f"{self.signature}|{aside}|" + "|".join(i.signature for i in ignores)
+        same = isinstance(memo, dict) and memo.get("sig") == sig
+        kept: dict[str, list] = {}
         prefix = f"{rel}/" if rel else ""
         for entry in listing:
-            self.visit(entry, prefix + entry.name, ignores)
+            name = entry.name
+            try:
+                is_dir = entry.is_dir()
+                is_file = not is_dir and entry.is_file()
+            except OSError as exc:
+                self.found.problems.append(f"{prefix}{name}: cannot stat ({exc.strerror})")
+                continue
+            if is_dir:
+                if not self.skip_dir(entry, prefix + name, ignores):
+                    self.walk(entry.path, prefix + name, ignores, aside or (name if name in SET_ASIDE_DIRS else None))
+            elif not is_file:
+                if entry.is_symlink() and not os.path.exists(entry.path):
+                    self.found.problems.append(f"{prefix}{name}: broken symlink, skipped")
+            elif name.endswith(".py"):
+                self.file(entry, prefix + name, ignores, aside, rows.get(name), same, kept)
+        if kept != rows or not same:
+            self.cache.put(memo_key, {"sig": sig, "files": kept})
 
-    def visit(self, entry: os.DirEntry, rel: str, ignores: list[_Ignore]) -> None:
-        try:
-            is_dir = entry.is_dir()
-            is_file = not is_dir and entry.is_file()
-        except OSError as exc:
-            self.found.problems.append(f"{rel}: cannot stat ({exc.strerror})")
-            return
-        if is_dir:
-            if not self.skip_dir(entry, rel, ignores):
-                self.walk(entry.path, rel, ignores)
-            return
-        if not is_file:
-            if entry.is_symlink() and not os.path.exists(entry.path):
-                self.found.problems.append(f"{rel}: broken symlink, skipped")
-            return
-        if not entry.name.endswith(".py"):
-            return
+    def file(self, entry: os.DirEntry, rel: str, ignores: list[_Ignore], aside: str | None,
+             row: list | None, same: bool, kept: dict[str, list]) -> None:
+        """Decide one Python file, from its cached row when that still holds."""
         try:
             rel.encode("utf-8")
         except UnicodeEncodeError:
@@ -221,33 +279,52 @@ class _Walker:
         if rel in self.seen_files:
             return
         self.seen_files.add(rel)
-        decision = self.decide(rel, entry.path, ignores)
+        try:
+            stat = entry.stat()
+        except OSError as exc:
+            self.found.problems.append(f"{rel}: cannot stat ({exc.strerror})")
+            return
+        valid = isinstance(row, list) and len(row) == 8 and isinstance(row[4], dict)
+        fresh = valid and row[0] == stat.st_size and row[1] == stat.st_mtime_ns and self._deps_hold(row[4])
+        if fresh and same:
+            decision = Decision(rel, *row[5:])
+            kept[entry.name] = row
+        else:
+            lookup = _FactsLookup(self, entry.path, stat, row[2:5] if valid else None, fresh)
+            decision = self.decide(rel, ignores, aside, lookup)
+            if not lookup.racy:
+                kept[entry.name] = [stat.st_size, stat.st_mtime_ns, *lookup.row(), *decision[1:]]
         self.found.decisions.append(decision)
         if decision.taken:
             self.found.scripts.append(rel)
 
-    def decide(self, rel: str, path: str, ignores: list[_Ignore]) -> Decision:
-        """Taken or not, and why, for the Python file `rel`."""
-        excluded = _matching(rel, self.pruned)
+    def _deps_hold(self, facts: dict) -> bool:
+        deps = facts.get("deps")
+        return not deps or all(self.cache.digest(os.path.join(self.root, dep)) == sha for dep, sha in deps.items())
+
+    def decide(self, rel: str, ignores: list[_Ignore], aside: str | None, lookup: _FactsLookup) -> Decision:
+        """Taken or not, and why, for the Python file `rel` (in folder `aside`, see `walk`)."""
+        excluded = self.pruned_files.match(rel) if self.pruned_files else None
         if excluded:
             return Decision(rel, False, f"excluded by {excluded[1]} = {excluded[0]!r}", "excluded")
-        if any(ignore.matches(rel, False) for ignore in ignores):
-            return Decision(rel, False, "ignored by .gitignore", "ignored by .gitignore")
-        included = _matching(rel, self.included)
-        says = name_says(rel)
+        for ignore in ignores:
+            if ignore.matches(rel, False):
+                return Decision(rel, False, "ignored by .gitignore", "ignored by .gitignore")
+        included = self.included.match(rel) if self.included else None
+        name = rel.rsplit("/", 1)[-1]
+        telling = may_say_something(name[:-3])
+        says = name_says(rel) if telling else None
         if included is None:
-            parts = rel.split("/")[:-1]
-            folder = next((p for p in parts if p in SET_ASIDE_DIRS), None)
-            if folder:
-                return Decision(rel, False, f"under {folder}/ ({SET_ASIDE_DIRS[folder]} folder)",
-                                f"under {SET_ASIDE_DIRS[folder]}/")
-            by_path = _path_rule(rel)
+            if aside:
+                return Decision(rel, False, f"under {aside}/ ({SET_ASIDE_DIRS[aside]} folder)",
+                                f"under {SET_ASIDE_DIRS[aside]}/")
+            by_path = _path_rule(name) if telling else None
             if by_path:
                 return Decision(rel, False, *by_path)
             if says and says[0] != "train":
                 return Decision(rel, False, f"{says[0]}: name {says[1]}*", says[0])
         named_training = says is not None and says[0] == "train"
-        facts = self.facts(rel, Path(path), need_training=included is None and not named_training)
+        facts = lookup.facts(need_training=included is None and not named_training)
         if facts.error:
             return Decision(rel, False, facts.error, facts.error.split(" (")[0].split(":")[0])
         if facts.entry is None:
@@ -266,40 +343,36 @@ class _Walker:
         return Decision(rel, False, f"entry point ({facts.entry}), no training call found",
                         "entry point, no training call found")
 
-    def facts(self, rel: str, path: Path, need_training: bool) -> Facts:
-        """The file's facts: from the cache when it and every file they depended on are unchanged."""
-        known = self.cache.known_digest(path)
-        if known is not None:
-            cached = self._cached(rel, known, need_training)
-            if cached is not None:
-                return cached
-        found = self.cache.read(path)
+
+class _FactsLookup:
+    """A file's facts, read only when a decision needs them: from the cached row when its content
+    is unchanged and they covered the question, else from the file."""
+
+    def __init__(self, walker: _Walker, path: str, stat: os.stat_result, cached: list | None,
+                 fresh: bool) -> None:
+        self.walker = walker
+        self.path = path
+        self.racy = time.time_ns() - stat.st_mtime_ns < _RACY_NS   # may still change within the clock's step
+        self.digest, self.searched, self.compact = cached if cached else ("", -1, {})
+        self.fresh = fresh                 # size and mtime match the cached row
+
+    def facts(self, need_training: bool) -> Facts:
+        covered = self.searched == 1 or (self.searched == 0 and not need_training)
+        if self.fresh and covered:
+            return Facts(**self.compact) if self.compact else _NO_FACTS
+        found = self.walker.cache.read(self.path, remember=False)
         if found is None:
+            self.racy = True          # nothing worth keeping
             return Facts(error="unreadable file")
         digest, data = found
-        if digest != known:
-            cached = self._cached(rel, digest, need_training)
-            if cached is not None:
-                return cached
-        facts = read_facts(path, data, self.sources, need_training)
-        self.cache.put(rel, {"digest": digest, "training": need_training, "facts": facts.to_dict()})
+        if digest == self.digest and covered and self.walker._deps_hold(self.compact):
+            return Facts(**self.compact) if self.compact else _NO_FACTS
+        facts = read_facts(Path(self.path), data, self.walker.sources, need_training)
+        self.digest, self.searched, self.compact = digest, int(need_training), facts.compact()
         return facts
 
-    def _cached(self, rel: str, digest: str, need_training: bool) -> Facts | None:
-        entry = self.cache.get(rel)
-        if not isinstance(entry, dict) or entry.get("digest") != digest:
-            return None
-        if need_training and not entry.get("training"):
-            return None
-        try:
-            facts = Facts.from_dict(entry["facts"])
-        except (KeyError, TypeError):
-            self.cache.drop(rel)
-            return None
-        root = self.settings.root
-        if any(self.cache.digest(root / dep) != sha for dep, sha in facts.deps.items()):
-            return None
-        return facts
+    def row(self) -> list:
+        return [self.digest, self.searched, self.compact]
 
 
 def discover(settings: Settings) -> Discovery:
@@ -316,8 +389,14 @@ def discover(settings: Settings) -> Discovery:
             top = _read_gitignore(walker.root, "", walker.found)
             inherited = [top] if top else []
         rel = walker.relative(str(start))
-        walker.walk(str(start), "" if rel == "." else rel, inherited)
+        rel = "" if rel == "." else rel
+        excluded = walker.pruned.match(rel) if rel else None
+        if excluded:
+            walker.note(rel + "/", False, f"excluded by {excluded[1]} = {excluded[0]!r}", "excluded")
+            continue
+        walker.walk(str(start), rel, inherited)
     walker.cache.save()
     walker.found.problems.extend(walker.cache.warnings)
     walker.found.scripts.sort()
+    walker.found.decisions.sort()
     return walker.found

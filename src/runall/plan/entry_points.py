@@ -23,7 +23,7 @@ import ast
 import re
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Iterator
 
 from runall.plan.sources import Sources
@@ -92,23 +92,28 @@ class Facts:
     error: str | None = None        # unreadable or not valid Python
     deps: dict[str, str] = field(default_factory=dict)   # other files read: root-relative path -> sha256
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def compact(self) -> dict[str, Any]:
+        """The fields that differ from their defaults (`Facts(**compact())` gives it back)."""
+        return {k: v for k, v in asdict(self).items() if v}
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Facts:
-        return cls(**data)
+
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
 
 
 def words(stem: str) -> list[str]:
     """`main_pretrain` -> [main, pretrain]; `trainModel` -> [train, model]."""
-    return [w for w in re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", stem).lower()) if w]
+    return [w for w in _SEPARATORS.split(_CAMEL.sub(r"\1_\2", stem).lower()) if w]
 
 
 def name_says(rel: str) -> tuple[str, str] | None:
     """What a file name announces: ("train", word) for a training convention, (kind, word) for a
     script that is not training by its first word, or None."""
-    parts = _joined([w for w in words(PurePosixPath(rel).stem) if not w.isdigit()])
+    name = rel.rsplit("/", 1)[-1]
+    stem = name[:-3] if name.endswith(".py") else name
+    if not may_say_something(stem):
+        return None
+    parts = _joined([w for w in words(stem) if not w.isdigit()])
     if not parts:
         return None
     if _is_training_word(parts[0]):
@@ -117,6 +122,25 @@ def name_says(rel: str) -> tuple[str, str] | None:
         if word in NOT_TRAINING:
             return NOT_TRAINING[word], word
     return next((("train", w) for w in parts if _is_training_word(w)), None)
+
+
+_FIRST_WORD = re.compile(r"[^A-Za-z]*([A-Za-z][a-z]*)").match
+_LAST_WORD_REVERSED = re.compile(r"[^A-Za-z]*([a-z]*[A-Za-z])").match
+
+
+def may_say_something(stem: str) -> bool:
+    """False for a file name (without .py) that says nothing: no training fragment, no telling
+    first or last word, not a test or packaging name. A cheap look before splitting the name into
+    words, since every Python file's name is read (it may be true when the words say nothing)."""
+    low = stem.lower()
+    if "train" in low or "tun" in low or low.startswith(("test", "setup", "__init__", "conftest")) \
+            or low.endswith(("_test", "_tests")):
+        return True
+    first = _FIRST_WORD(stem)
+    if first and first.group(1).lower() in NOT_TRAINING:
+        return True
+    last = _LAST_WORD_REVERSED(stem[::-1])
+    return bool(last) and last.group(1)[::-1].lower() in _LAST_WORDS
 
 
 def _joined(parts: list[str]) -> list[str]:

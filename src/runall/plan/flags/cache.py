@@ -44,29 +44,33 @@ class ContentCache:
         if self.path is not None:
             self._load(self.path)
 
-    def known_digest(self, file: Path) -> str | None:
-        """The sha256 recorded for `file` when its size and mtime are unchanged, without reading it."""
+    def known_digest(self, file: Path | str) -> str | None:
+        """The sha256 recorded for `file` when its size and mtime are unchanged, without reading it
+        (a `str` must be an absolute, normalised path: discovery calls this for every file)."""
+        row = self._stats.get(file if isinstance(file, str) else os.path.abspath(file))
+        if row is None:
+            return None
         try:
             stat = os.stat(file)
         except OSError:
             return None
-        row = self._stats.get(os.path.abspath(file))
-        if row and row[0] == stat.st_size and row[1] == stat.st_mtime_ns:
+        if row[0] == stat.st_size and row[1] == stat.st_mtime_ns:
             return row[2]
         return None
 
-    def read(self, file: Path) -> tuple[str, bytes] | None:
-        """Read and hash `file` (recording its stat row); None when it cannot be read."""
+    def read(self, file: Path | str, remember: bool = True) -> tuple[str, bytes] | None:
+        """Read and hash `file` (recording its stat row when `remember`); None when it cannot be read."""
         try:
             stat = os.stat(file)
             data = Path(file).read_bytes()
         except OSError:
             return None
         digest = hashlib.sha256(data).hexdigest()
-        self._remember_stat(os.path.abspath(file), stat, digest)
+        if remember:
+            self._remember_stat(os.path.abspath(file), stat, digest)
         return digest, data
 
-    def digest(self, file: Path) -> str | None:
+    def digest(self, file: Path | str) -> str | None:
         """The sha256 of `file`'s content: recorded, or read now; None when unreadable."""
         known = self.known_digest(file)
         if known is not None:
