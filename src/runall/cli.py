@@ -12,7 +12,7 @@ from typing import Sequence
 from runall import __version__
 from runall.errors import EXIT_INTERRUPTED, UsageError
 from runall.model import Job
-from runall.plan.discovery import discover
+from runall.plan.discovery import Discovery, discover
 from runall.plan.flags.analyser import ScriptFlags
 from runall.plan.flags.cache import FlagCache
 from runall.plan.flags.roles import merge_aliases, roles_for
@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="show the options and roles the flags stage sees in FILEs")
     preview.add_argument("--format", choices=("text", "json"), default="text",
                          help="output of --list, --dry-run and --inspect")
+    preview.add_argument("--why", action="store_true",
+                         help="with --list: every file discovery looked at, taken or not, and why")
     selection = parser.add_argument_group("selection")
     selection.add_argument("--only", nargs="+", action="extend", metavar="ID",
                            help="run only these job ids or globs (e.g. 'alz*')")
@@ -63,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="one job per value (and per combination, when repeated) for every "
                              "script that has option NAME")
     discovery = parser.add_argument_group("discovery and configuration")
+    discovery.add_argument("--include", action="append", default=[], metavar="GLOB",
+                           help="take files matching GLOB whenever they are entry points, training call "
+                                "found or not; repeatable; adds to [tool.runall] include")
+    discovery.add_argument("--exclude-path", action="append", default=[], metavar="GLOB",
+                           help="never take files under or matching GLOB; repeatable; adds to "
+                                "[tool.runall] exclude")
     discovery.add_argument("--config", metavar="FILE", help="job file (default: runall.yaml)")
     discovery.add_argument("--no-cache", action="store_true", help="re-read every script's flags")
     add_execution_arguments(parser)
@@ -92,8 +100,10 @@ def _global_values(args: argparse.Namespace, settings: Settings) -> GlobalValues
         output_base=settings.output_base, extra_args=tuple(args.extra_arg))
 
 
-def collect_jobs(settings: Settings, values: GlobalValues, cli_grid: dict[str, list[str]]) -> list[Job]:
-    """Discovery, the job file, flags and jobs: every job the repository defines."""
+def collect_jobs(settings: Settings, values: GlobalValues,
+                 cli_grid: dict[str, list[str]]) -> tuple[list[Job], Discovery]:
+    """Discovery, the job file, flags and jobs: every job the repository defines, and what
+    discovery decided."""
     found = discover(settings)
     for problem in found.problems:
         _warn(problem)
@@ -102,7 +112,15 @@ def collect_jobs(settings: Settings, values: GlobalValues, cli_grid: dict[str, l
     cache = FlagCache(settings.root / ".runall-cache" / "flags.json" if settings.cache else None)
     flags: dict[str, ScriptFlags] = {script: cache.sniff(settings.root / script) for script in scripts}
     cache.save()
-    return build_jobs(flags, values, merge_aliases(settings.aliases), declared, cli_grid, found.scripts)
+    return build_jobs(flags, values, merge_aliases(settings.aliases), declared, cli_grid, found.scripts), found
+
+
+def _nothing_found(found: Discovery, root: Path) -> str:
+    """Why no job came out of discovery: what was looked at and the commonest reasons."""
+    reasons = ", ".join(f"{count} {kind}" for kind, count in found.commonest())
+    return (f"no training scripts found under {root}: looked at {found.files_looked_at} Python file(s)"
+            + (f" ({reasons})" if reasons else "")
+            + "; `--list --why` shows every decision, `--include GLOB` takes entry points by name")
 
 
 def _inspect(args: argparse.Namespace, settings: Settings) -> int:
@@ -117,7 +135,8 @@ def _run(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve() if args.root else find_root(Path.cwd())
     overrides = {"output_base": args.output_base, "runs_dir": args.runs_dir,
                  "config": os.path.abspath(args.config) if args.config else None,
-                 "cache": False if args.no_cache else None}
+                 "cache": False if args.no_cache else None,
+                 "include_cli": tuple(args.include), "exclude_cli": tuple(args.exclude_path)}
     settings, config = load_settings(root, overrides)
     if args.config and not Path(args.config).is_file():
         raise UsageError(f"job file {args.config!r} does not exist", where="--config")
@@ -128,10 +147,14 @@ def _run(args: argparse.Namespace) -> int:
         return _execution().status(args, settings.root)
     if args.resume:
         return _execution().resume(args, settings.root, config=config)
-    jobs = collect_jobs(settings, _global_values(args, settings), parse_grid_option(args.grid))
+    jobs, found = collect_jobs(settings, _global_values(args, settings), parse_grid_option(args.grid))
+    if not jobs:
+        if args.list or args.why:
+            print_list(jobs, args.format, found.decisions if args.why else None)
+        raise UsageError(_nothing_found(found, settings.root))
     jobs = select(jobs, args.only, args.exclude, args.tag, args.keywords)
-    if args.list:
-        print_list(jobs, args.format)
+    if args.list or args.why:
+        print_list(jobs, args.format, found.decisions if args.why else None)
         return 0
     execution = _execution()
     if args.dry_run and execution.backend_name(args, config) == "slurm":
@@ -140,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
         print_dry_run(jobs, str(settings.root), args.format)
         return 0
     if not jobs:
-        _warn("no training scripts found; nothing to run")
+        _warn("no job selected; nothing to run")
         return 0
     return execution.run_jobs(args, jobs, settings.root, settings.to_dict(), config=config)
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     import pathspec
 
-from runall.plan.entry_points import FACTS_VERSION, Facts, may_say_something, name_says, read_facts
+from runall.plan.entry_points import RULES_VERSION, Facts, may_say_something, name_says, read_facts
 from runall.plan.flags.cache import ContentCache
 from runall.plan.settings import DEFAULT_SKIP_DIRS, Settings
 from runall.plan.sources import Sources
@@ -36,7 +36,7 @@ BENCHMARK_DIRS = frozenset({"benchmarks", "benchmark"})
 # Folders whose Python files are not training scripts, by the folder's name -> what they hold.
 SET_ASIDE_DIRS = {**dict.fromkeys(TEST_DIRS, "tests"), **dict.fromkeys(DOC_DIRS, "docs"),
                   **dict.fromkeys(BENCHMARK_DIRS, "benchmarks")}
-CACHE_VERSION = f"1:{FACTS_VERSION}"
+CACHE_VERSION = f"1:{RULES_VERSION}"
 _RACY_NS = 2_000_000_000  # a file modified this recently may change again without its mtime changing
 _NO_FACTS = Facts()       # a file that is not an entry point (shared, never changed)
 

@@ -29,7 +29,7 @@ from typing import Any, Iterator
 from runall.plan.sources import Sources
 
 MAX_HOPS = 3                 # imports followed from the entry point to a training call
-FACTS_VERSION = "1"
+RULES_VERSION = "1"           # bump when a rule changes: cached facts and decisions follow it
 
 # Bytes without any of these cannot hold an entry point or module-level work (checked before parsing).
 _WORTH_PARSING = re.compile(
@@ -77,6 +77,7 @@ _TRAINER = re.compile(r"train|runner|learner|solver|engine|booster|loop", re.I)
 _NOT_OPTIMIZER = re.compile(r"env|prof|bar|progress|timer|clock|sched_", re.I)
 _SETUP_ROOTS = frozenset({"sys", "warnings", "logging", "os", "matplotlib", "mpl", "logger", "log", "LOGGER",
                           "_logger", "setattr", "__all__", "copyreg", "faulthandler", "mp", "multiprocessing"})
+_MUTATORS = frozenset({"update", "setdefault", "append", "extend", "insert", "pop", "remove", "clear"})
 _LAUNCHER_MODULES = frozenset({"submitit"})
 _SEARCH_MODULES = frozenset({"optuna", "hyperopt", "nevergrad", "skopt"})
 
@@ -159,6 +160,15 @@ def _is_training_word(word: str) -> bool:
     return word in TRAINING_TOKENS or (word.startswith(("finetun", "pretrain")) and not word.endswith("ed"))
 
 
+_DEFINITION = re.compile(rb"^(?:async\s+def|def|class|@)", re.M).search
+_ASSIGNMENT = re.compile(rb"^[A-Za-z_][\w.]*(?:\[[^\]\n]*\])?\s*(?::[^=\n]*)?=(?!=)", re.M).search
+
+
+def _looks_like_config(data: bytes) -> bool:
+    """For bytes already known to hold no module-level work: assignments and no definitions."""
+    return _DEFINITION(data) is None and _ASSIGNMENT(data) is not None
+
+
 def worth_parsing(data: bytes) -> bool:
     """False when the bytes show no entry-point marker, training call or module-level statement."""
     return _WORTH_PARSING.search(data) is not None
@@ -168,7 +178,7 @@ def read_facts(path: Path, data: bytes, sources: Sources, need_training: bool = 
     """The facts of the file at `path` whose content is `data`; training is searched only when
     `need_training` (a name that already says training needs no search)."""
     if not worth_parsing(data):
-        return Facts()
+        return Facts(config=_looks_like_config(data))
     try:
         tree = ast.parse(data, filename=str(path))
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
@@ -264,6 +274,8 @@ def _does_work(stmt: ast.stmt) -> bool:
         call = stmt.value if isinstance(stmt.value, ast.Call) else None
         if call is None:
             return True
+        if _mutates_data(call):
+            return False
         dotted = _dotted(call.func)
         root = dotted.split(".", 1)[0]
         return not (root in _SETUP_ROOTS or "register" in dotted.rsplit(".", 1)[-1].lower()
@@ -273,13 +285,20 @@ def _does_work(stmt: ast.stmt) -> bool:
     return False
 
 
+def _mutates_data(call: ast.Call) -> bool:
+    """`cfg.update(lr=0.1)`, `hooks.append(...)`: a configuration value changed, not work done."""
+    return isinstance(call.func, ast.Attribute) and call.func.attr in _MUTATORS
+
+
 def _is_config(body: list[ast.stmt]) -> bool:
-    """Only imports, assignments, deletions and docstrings (inside if/with blocks too)."""
+    """Only imports, assignments, deletions, docstrings and in-place updates of values
+    (`cfg.update(...)`), inside if/with blocks too."""
     for stmt in body:
         if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Delete,
                              ast.Pass)):
             continue
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+        if isinstance(stmt, ast.Expr) and (isinstance(stmt.value, ast.Constant) or (
+                isinstance(stmt.value, ast.Call) and _mutates_data(stmt.value))):
             continue
         if isinstance(stmt, ast.If) and _is_config(stmt.body) and _is_config(stmt.orelse):
             continue

@@ -8,6 +8,7 @@ import sys
 from typing import Any, Sequence, TextIO
 
 from runall.model import Job
+from runall.plan.discovery import Decision
 from runall.plan.flags.analyser import ScriptFlags
 
 ROLE_COLUMNS = ("epochs", "folds", "output_dir")
@@ -20,6 +21,25 @@ def list_payload(jobs: Sequence[Job]) -> dict[str, Any]:
         "roles": job.roles, "flags_known": job.flags_known, "argv": job.argv,
         "tags": job.tags, "source": job.source,
     } for job in jobs]}
+
+
+def why_payload(decisions: Sequence[Decision]) -> dict[str, Any]:
+    """The `discovery` part of `--list --why --format json`: every decision, files and folders
+    (a folder's path ends in `/`: nothing under it was looked at)."""
+    files = [d for d in decisions if not d.path.endswith("/")]
+    return {"files_looked_at": len(files), "taken": sum(d.taken for d in files),
+            "decisions": [d.to_dict() for d in decisions]}
+
+
+def _write_why(decisions: Sequence[Decision], out: TextIO) -> None:
+    summary = why_payload(decisions)
+    width = max((len(d.path) for d in decisions), default=0)
+    for decision in decisions:
+        mark = "taken" if decision.taken else "skip "
+        out.write(f"{mark}  {decision.path.ljust(width)}  {decision.reason}\n")
+    folders = len(decisions) - summary["files_looked_at"]
+    out.write(f"{summary['files_looked_at']} Python file(s) looked at, {summary['taken']} taken"
+              f"{f'; {folders} folder(s) not entered' if folders else ''}\n\n")
 
 
 def inspect_payload(results: Sequence[ScriptFlags], roles: Sequence[dict[str, str | None]]) -> dict[str, Any]:
@@ -49,12 +69,19 @@ def _rows(jobs: Sequence[Job]) -> list[tuple[str, ...]]:
     return [(job.id, job.script, _role_cell(job), ",".join(job.tags)) for job in jobs]
 
 
-def print_list(jobs: Sequence[Job], fmt: str, out: TextIO = sys.stdout) -> None:
-    """`--list`: a rich table on a terminal, aligned plain text otherwise, or JSON."""
+def print_list(jobs: Sequence[Job], fmt: str, why: Sequence[Decision] | None = None,
+               out: TextIO = sys.stdout) -> None:
+    """`--list`: a rich table on a terminal, aligned plain text otherwise, or JSON; with `why`
+    (`--why`), discovery's decisions first (in JSON, under "discovery")."""
     if fmt == "json":
-        json.dump(list_payload(jobs), out, indent=2)
+        payload = list_payload(jobs)
+        if why is not None:
+            payload["discovery"] = why_payload(why)
+        json.dump(payload, out, indent=2)
         out.write("\n")
         return
+    if why is not None:
+        _write_why(why, out)
     header = ("ID", "SCRIPT", "ROLES", "TAGS")
     rows = _rows(jobs)
     if out.isatty():
@@ -75,7 +102,7 @@ def print_list(jobs: Sequence[Job], fmt: str, out: TextIO = sys.stdout) -> None:
 def print_dry_run(jobs: Sequence[Job], root: str, fmt: str, out: TextIO = sys.stdout) -> None:
     """`--dry-run`: each job's exact argv, shell-quoted, runnable from the repository root."""
     if fmt == "json":
-        print_list(jobs, fmt, out)
+        print_list(jobs, fmt, out=out)
         return
     out.write(f"# {len(jobs)} job(s), each run from {shlex.quote(root)}\n")
     for job in jobs:
