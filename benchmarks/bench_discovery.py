@@ -58,10 +58,15 @@ def run(tiny: bool, work: Path) -> Section:
         table=table,
         notes=[f"Tree made by `python -m benchmarks.gen_repo` (here in {generated_in:.1f} s): "
                f"{scripts:,} distinct argparse/click/HfArgumentParser scripts of ~60 lines in "
-               f"{project_count(scripts)} projects (ids collide, so they are qualified), "
-               f"{files - scripts - venv_files - 2:,} ordinary files, and `venv-py311/` ({venv_files:,} files, some named train_*.py) "
+               f"{project_count(scripts)} projects (ids collide, so they are qualified), one in ten named "
+               "run_*.py and found by content (its training call two imports away), "
+               f"{files - scripts - venv_files - 2:,} ordinary files (helper modules, some with a training loop "
+               "but no entry point, data tools with a __main__ block, evaluation scripts, Python configuration "
+               f"files, CSV, YAML, tests), and `venv-py311/` ({venv_files:,} files, some named train_*.py) "
                "found by its pyvenv.cfg. Each run must list exactly the training scripts.",
-               "Cold means no flag cache: every script is read, hashed and parsed. The OS file cache "
+               "Cold means no `.runall-cache/`: every Python file outside the virtual environment and the "
+               "tests folders is read and hashed, those with an entry-point or training marker parsed, and "
+               "every script's flags sniffed. Warm reads no unchanged file (one stat each). The OS file cache "
                "is warm in both cases (an untimed `--list` runs first).",
                "Output goes to a temporary file (the plain-text table, since it is not a terminal)."],
         load=(start_load, end_load),

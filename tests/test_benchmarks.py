@@ -86,7 +86,9 @@ def test_generated_repository_has_the_requested_size(tmp_path: Path) -> None:
     generate(tmp_path / "repo", files=300, scripts=20, venv_files=60)
     files = [p for p in (tmp_path / "repo").rglob("*") if p.is_file()]
     assert len(files) == 300
-    assert len([p for p in files if p.name.startswith("train_") and "venv-py311" not in p.parts]) == 20
+    scripts = [p for p in files if p.name.startswith(("train_", "run_")) and p.suffix == ".py"
+               and "venv-py311" not in p.parts]
+    assert len(scripts) == 20 and sum(p.name.startswith("run_") for p in scripts) == 2
     assert len([p for p in files if "venv-py311" in p.parts]) == 60
 
 

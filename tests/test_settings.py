@@ -8,8 +8,18 @@ from runall.plan.settings import key_line, load_settings
 
 def test_defaults_without_pyproject(tmp_path: Path) -> None:
     settings, _ = load_settings(tmp_path)
-    assert settings.include == ("train_*.py",)
-    assert "training" in settings.legacy and settings.output_base == "results"
+    assert settings.include == () and settings.legacy == () and settings.exclude == ()
+    assert settings.output_base == "results"
+
+
+def test_command_line_patterns_are_kept_apart_and_not_pyproject_keys(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.runall]\ninclude = ["fit_*.py"]\n')
+    settings, _ = load_settings(tmp_path, {"include_cli": ("run_*.py",), "exclude_cli": ("old",)})
+    assert settings.include == ("fit_*.py",) and settings.include_cli == ("run_*.py",)
+    assert settings.exclude_cli == ("old",)
+    (tmp_path / "pyproject.toml").write_text('[tool.runall]\ninclude_cli = ["x"]\n')
+    with pytest.raises(UsageError, match="unknown key 'include_cli'"):
+        load_settings(tmp_path)
 
 
 def test_pyproject_then_overrides(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     import pathspec
 
-from runall.plan.entry_points import RULES_VERSION, Facts, may_say_something, name_says, read_facts
+from runall.plan.entry_points import RULES_VERSION, Facts, Reader, may_say_something, name_says
 from runall.plan.flags.cache import ContentCache
 from runall.plan.settings import DEFAULT_SKIP_DIRS, Settings
 from runall.plan.sources import Sources
@@ -37,6 +37,7 @@ BENCHMARK_DIRS = frozenset({"benchmarks", "benchmark"})
 SET_ASIDE_DIRS = {**dict.fromkeys(TEST_DIRS, "tests"), **dict.fromkeys(DOC_DIRS, "docs"),
                   **dict.fromkeys(BENCHMARK_DIRS, "benchmarks")}
 CACHE_VERSION = f"1:{RULES_VERSION}"
+_DIGEST_CHARS = 24        # of the sha256 kept per file: enough to tell a changed file
 _RACY_NS = 2_000_000_000  # a file modified this recently may change again without its mtime changing
 _NO_FACTS = Facts()       # a file that is not an entry point (shared, never changed)
 
@@ -161,10 +162,11 @@ class _Walker:
 
     The cache (`.runall-cache/discovery.json`) holds one entry per directory walked,
     `"dir:<rel>" -> {"sig": ..., "files": {name: row}}`, a row being
-    `[size, mtime_ns, sha256, searched for training (1), not read (-1) or not searched (0),
-    Facts.compact(), taken, reason, kind]`. A file whose size and mtime match its row keeps its
-    decision while the settings and .gitignore files around it (`sig`) are unchanged, and keeps
-    its facts otherwise; facts that depended on other files also need those files unchanged.
+    `[size, mtime_ns, sha256 (first 24 hex digits), searched for training (1), not read (-1) or
+    not searched (0), Facts.compact(), taken, reason, kind (null: same as reason)]`. A file whose
+    size and mtime match its row keeps its decision while the settings and .gitignore files
+    around it (`sig`) are unchanged, and keeps its facts otherwise; facts that depended on other
+    files also need those files unchanged.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -185,7 +187,7 @@ class _Walker:
         self.included = _Patterns(tuple((p, "[tool.runall] include") for p in settings.include)
                                   + tuple((p, "--include") for p in settings.include_cli))
         self.signature = repr((self.pruned_files.written, self.included.written))
-        self.sources = Sources(settings.root)
+        self.reader = Reader(Sources(settings.root))
         self.cache = ContentCache(settings.root / ".runall-cache" / "discovery.json" if settings.cache else None,
                                   CACHE_VERSION)
 
@@ -287,13 +289,14 @@ class _Walker:
         valid = isinstance(row, list) and len(row) == 8 and isinstance(row[4], dict)
         fresh = valid and row[0] == stat.st_size and row[1] == stat.st_mtime_ns and self._deps_hold(row[4])
         if fresh and same:
-            decision = Decision(rel, *row[5:])
+            decision = Decision(rel, row[5], row[6], row[7] or row[6])
             kept[entry.name] = row
         else:
             lookup = _FactsLookup(self, entry.path, stat, row[2:5] if valid else None, fresh)
             decision = self.decide(rel, ignores, aside, lookup)
             if not lookup.racy:
-                kept[entry.name] = [stat.st_size, stat.st_mtime_ns, *lookup.row(), *decision[1:]]
+                kept[entry.name] = [stat.st_size, stat.st_mtime_ns, *lookup.row(), decision.taken, decision.reason,
+                                    None if decision.kind == decision.reason else decision.kind]
         self.found.decisions.append(decision)
         if decision.taken:
             self.found.scripts.append(rel)
@@ -365,9 +368,10 @@ class _FactsLookup:
             self.racy = True          # nothing worth keeping
             return Facts(error="unreadable file")
         digest, data = found
+        digest = digest[:_DIGEST_CHARS]
         if digest == self.digest and covered and self.walker._deps_hold(self.compact):
             return Facts(**self.compact) if self.compact else _NO_FACTS
-        facts = read_facts(Path(self.path), data, self.walker.sources, need_training)
+        facts = self.walker.reader.facts(Path(self.path), data, need_training)
         self.digest, self.searched, self.compact = digest, int(need_training), facts.compact()
         return facts
 

@@ -1,6 +1,6 @@
 """Entry points: what a Python file is, read statically (ast; nothing imported or run).
 
-`read_facts` says whether a file is an *entry point* — an `if __name__ == "__main__":` block,
+`Reader.facts` says whether a file is an *entry point* — an `if __name__ == "__main__":` block,
 a command line parsed or a CLI started at module level (argparse, HfArgumentParser, fire,
 absl, docopt, LightningCLI, jsonargparse), or module-level code that does work — and, when
 asked, whether the code that entry point runs *trains*: calls a training API (loss.backward(),
@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -32,10 +33,11 @@ MAX_HOPS = 3                 # imports followed from the entry point to a traini
 RULES_VERSION = "1"           # bump when a rule changes: cached facts and decisions follow it
 
 # Bytes without any of these cannot hold an entry point or module-level work (checked before parsing).
+# (Training calls inside functions are indented: only an entry point can make them run.)
 _WORTH_PARSING = re.compile(
     rb"__main__|parse_args|parse_known_args|Fire\(|app\.run|CLI\(|docopt|hydra"
-    rb"|\.(?:backward|zero_grad|update|fit|fit_generator|train_on_batch|learn|train|step|minimize|apply_gradients|apply_updates)\("
-    rb"|^(?:[A-Za-z_][\w.]*\(|(?:for|while|with|async)\b|raise\b)", re.M)
+    rb"|^(?:[A-Za-z_][\w.]*\(|(?:for|while|with|async)\b|raise\b)"
+    rb"|^[A-Za-z_][^\n=]*=[^\n]*\.(?:fit|fit_generator|train|learn|backward|step)\(", re.M)
 
 TRAINING_TOKENS = frozenset({"train", "training", "finetune", "finetuning", "pretrain", "pretraining"})
 # First word of a file name -> the kind of script it announces (when no training word is in the name).
@@ -68,6 +70,7 @@ _CLI_STARTS = {"parse_args": "argparse", "parse_known_args": "argparse", "parse_
                "Fire": "fire.Fire", "docopt": "docopt", "LightningCLI": "LightningCLI", "CLI": "jsonargparse CLI"}
 _PREPROCESSOR = re.compile(r"scaler|encoder|vectori[sz]er|tokeni[sz]er|imputer|pca|normali[sz]er|binarizer|"
                           r"selector|discreti[sz]er|featuri[sz]er", re.I)
+_RUNS_ITS_ARGUMENT = frozenset({*_CLI_STARTS, "run"})   # fire.Fire(main), app.run(main), typer.run(main)
 _FIT_CALLS = frozenset({"backward", "manual_backward", "zero_grad", "fit", "fit_generator", "train_on_batch", "learn",
                         "apply_gradients", "apply_updates"})
 _OPTIMIZER = re.compile(r"optim|^opt|scaler", re.I)
@@ -80,6 +83,10 @@ _SETUP_ROOTS = frozenset({"sys", "warnings", "logging", "os", "matplotlib", "mpl
 _MUTATORS = frozenset({"update", "setdefault", "append", "extend", "insert", "pop", "remove", "clear"})
 _LAUNCHER_MODULES = frozenset({"submitit"})
 _SEARCH_MODULES = frozenset({"optuna", "hyperopt", "nevergrad", "skopt"})
+_MAIN_GUARD = re.compile(rb"""^if\s+__name__\s*==\s*['"]__main__['"]\s*:""", re.M).search
+_DRIVER_IMPORT = re.compile(rb"^\s*(?:import|from)\s+(?:%s)\b" % "|".join(
+    sorted(_LAUNCHER_MODULES | _SEARCH_MODULES)).encode(), re.M).search
+_STDLIB = frozenset(sys.stdlib_module_names) - {"__main__"}
 
 
 @dataclass
@@ -95,11 +102,14 @@ class Facts:
 
     def compact(self) -> dict[str, Any]:
         """The fields that differ from their defaults (`Facts(**compact())` gives it back)."""
-        return {k: v for k, v in asdict(self).items() if v}
+        return {name: value for name in _FACT_FIELDS if (value := getattr(self, name))}
 
 
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
+
+
+_FACT_FIELDS = tuple(f.name for f in fields(Facts))
 
 
 def words(stem: str) -> list[str]:
@@ -174,27 +184,56 @@ def worth_parsing(data: bytes) -> bool:
     return _WORTH_PARSING.search(data) is not None
 
 
-def read_facts(path: Path, data: bytes, sources: Sources, need_training: bool = True) -> Facts:
-    """The facts of the file at `path` whose content is `data`; training is searched only when
-    `need_training` (a name that already says training needs no search)."""
-    if not worth_parsing(data):
-        return Facts(config=_looks_like_config(data))
-    try:
-        tree = ast.parse(data, filename=str(path))
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        line = getattr(exc, "lineno", None)
-        return Facts(error=f"not valid Python ({type(exc).__name__}{f' at line {line}' if line else ''})")
-    guards = [stmt for stmt in tree.body if _is_main_guard(stmt)]
-    top = list(_module_statements(tree.body))
-    entry = "__main__ block" if guards else _module_entry(top)
-    if entry is None:
-        return Facts(config=_is_config(tree.body))
-    driver = _driver(tree, top + guards)
-    if driver or not need_training:
-        return Facts(entry=entry, driver=driver)
-    search = _Search(sources, path, tree)
-    trains = search.run(guards, top)
-    return Facts(entry=entry, trains=trains, deps=search.deps())
+class Reader:
+    """Reads the facts of the files of one planning pass, sharing what they have in common:
+    parsed modules (through `Sources`) and where imports lead."""
+
+    def __init__(self, sources: Sources) -> None:
+        self.sources = sources
+        self._modules: dict[Path, _Module | None] = {}
+        self._resolved: dict[tuple[Path, str | None, int], Path | None] = {}
+
+    def facts(self, path: Path, data: bytes, need_training: bool = True) -> Facts:
+        """The facts of the file at `path` whose content is `data`; training is searched only when
+        `need_training` (a name that already says training needs no search)."""
+        if not worth_parsing(data):
+            return Facts(config=_looks_like_config(data))
+        if not need_training and _MAIN_GUARD(data) and not _DRIVER_IMPORT(data):
+            return Facts(entry="__main__ block")          # all a training name needs, without parsing
+        try:
+            tree = ast.parse(data, filename=str(path))
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            line = getattr(exc, "lineno", None)
+            return Facts(error=f"not valid Python ({type(exc).__name__}{f' at line {line}' if line else ''})")
+        guards = [stmt for stmt in tree.body if _is_main_guard(stmt)]
+        top = list(_module_statements(tree.body))
+        entry = "__main__ block" if guards else _module_entry(top)
+        if entry is None:
+            return Facts(config=_is_config(tree.body))
+        module = _index(path.resolve(), tree)
+        driver = _driver(module, top + guards)
+        if driver or not need_training:
+            return Facts(entry=entry, driver=driver)
+        search = _Search(self, module)
+        trains = search.run(guards, top)
+        return Facts(entry=entry, trains=trains, deps=search.deps())
+
+    def resolve(self, importer: Path, module: str | None, level: int) -> Path | None:
+        """`Sources.resolve`, remembered per folder; standard-library modules are never looked for."""
+        if not level and module and module.split(".", 1)[0] in _STDLIB:
+            return None
+        key = (importer.parent, module, level)
+        if key not in self._resolved:
+            found = self.sources.resolve(importer, module, level)
+            self._resolved[key] = found.resolve() if found is not None else None
+        return self._resolved[key]
+
+    def module(self, path: Path) -> _Module | None:
+        """The index of a repository file (parsed once per pass), or None when it cannot be parsed."""
+        if path not in self._modules:
+            parsed = self.sources.module(path)
+            self._modules[path] = _index(path, parsed.tree) if parsed is not None else None
+        return self._modules[path]
 
 
 # What the module does when run
@@ -308,19 +347,9 @@ def _is_config(body: list[ast.stmt]) -> bool:
     return bool(body)
 
 
-def _imported_modules(tree: ast.Module) -> set[str]:
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module.split(".")[0])
-    return found
-
-
-def _driver(tree: ast.Module, run: list[ast.stmt]) -> str | None:
+def _driver(module: _Module, run: list[ast.stmt]) -> str | None:
     """A launcher or hyper-parameter search driver: it runs training elsewhere or many times."""
-    modules = _imported_modules(tree)
+    modules = {source.split(".", 1)[0] for source, level, _ in module.imports.values() if source and not level}
     launcher = modules & _LAUNCHER_MODULES
     if launcher:
         return f"launcher: submits jobs through {min(launcher)}"
@@ -443,10 +472,11 @@ class _Item:
 class _Search:
     """Breadth-first search from an entry point's code for the nearest training call."""
 
-    def __init__(self, sources: Sources, path: Path, tree: ast.Module) -> None:
-        self.sources = sources
-        self.start = path.resolve()
-        self.modules: dict[Path, _Module | None] = {self.start: _index(self.start, tree)}
+    def __init__(self, reader: Reader, module: _Module) -> None:
+        self.reader = reader
+        self.sources = reader.sources
+        self.start = module.path
+        self.start_module = module
         self.read: set[Path] = set()
 
     def deps(self) -> dict[str, str]:
@@ -490,15 +520,17 @@ class _Search:
 
     def _references(self, item: _Item) -> Iterator[tuple[Path, str, list[ast.AST], ast.ClassDef | None]]:
         """(file, name, nodes to search, their class) for each repository definition the item's code uses."""
-        module = self.modules[item.path]
+        module = self._module_at(item.path)
         assert module is not None
         chains: set[str] = set()
         calls = [call for node in item.nodes for call in _calls(node)]
         for node in item.nodes:
             if item.every_name:
                 _collect_chains(node, chains)
-        if not item.every_name:
+        if not item.every_name:      # what is called, and what a CLI start runs (fire.Fire(main))
             chains.update(d for d in (_dotted(c.func) for c in calls) if d and "()" not in d)
+            chains.update(_dotted(a) for c in calls if _callee_name(c) in _RUNS_ITS_ARGUMENT
+                          for a in c.args if isinstance(a, (ast.Name, ast.Attribute)))
         called = {c.func.attr for c in calls if isinstance(c.func, ast.Attribute)}
         for chain in sorted(chains):
             parts = chain.split(".")
@@ -522,7 +554,7 @@ class _Search:
         if head in module.imports:
             return self._definition(module, head, parts[1:], hops)
         for star_module, level in module.stars:
-            found = self._module_at(self.sources.resolve(module.path, star_module, level))
+            found = self._module_at(self.reader.resolve(module.path, star_module, level))
             if found is not None and head in found.defs:
                 return found.path, found.defs[head], parts[1:]
         return None
@@ -532,10 +564,10 @@ class _Search:
         source, level, member = module.imports[name]
         if member is None:                       # import a.b [as name]: name.rest... is a module path
             return self._in_module(module.path, source, level, rest, hops)
-        submodule = self._module_at(self.sources.resolve_member(module.path, source, member, level))
+        submodule = self._module_at(self.reader.resolve(module.path, f"{source}.{member}" if source else member, level))
         if submodule is not None:                # from package import submodule
             return self._find(submodule, rest, hops + 1)
-        target = self._module_at(self.sources.resolve(module.path, source, level))
+        target = self._module_at(self.reader.resolve(module.path, source, level))
         if target is None:
             return None
         return self._find(target, [member, *rest], hops + 1)
@@ -545,7 +577,7 @@ class _Search:
         """`import pkg` then `pkg.sub.func`: the longest prefix of `rest` that is a module, then a def."""
         for split in range(len(rest) - 1, -1, -1):
             dotted = ".".join([source or "", *rest[:split]]).strip(".")
-            target = self._module_at(self.sources.resolve(importer, dotted, level))
+            target = self._module_at(self.reader.resolve(importer, dotted, level))
             if target is not None:
                 return self._find(target, rest[split:], hops + 1)
         return None
@@ -564,13 +596,12 @@ class _Search:
     def _module_at(self, path: Path | None) -> _Module | None:
         if path is None:
             return None
-        path = path.resolve()
-        if path not in self.modules:
-            parsed = self.sources.module(path)
-            self.modules[path] = _index(path, parsed.tree) if parsed is not None else None
-            if parsed is not None and path != self.start:
-                self.read.add(path)
-        return self.modules[path]
+        if path == self.start:
+            return self.start_module
+        found = self.reader.module(path)
+        if found is not None:
+            self.read.add(path)
+        return found
 
 
 def _collect_chains(node: ast.AST, out: set[str]) -> None:

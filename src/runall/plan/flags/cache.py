@@ -107,7 +107,7 @@ class ContentCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with open(tmp, "w", encoding="utf-8") as handle:
-                    json.dump(payload, handle, separators=(",", ":"))
+                    handle.write(json.dumps(payload, separators=(",", ":")))   # C encoder: much faster than dump
                 os.replace(tmp, self.path)
             except BaseException:
                 tmp.unlink(missing_ok=True)
