@@ -94,7 +94,8 @@ def run(tiny: bool, work: Path) -> Section:
         score.found, score.seconds = listed_scripts(root)
         scores.append(score)
         reasons = _reasons(entry)
-        for kind, paths in (("false positive", score.found - score.truth), ("false negative", score.truth - score.found)):
+        for kind, paths in (("false positive", score.found - score.truth),
+                            ("false negative", score.truth - score.found)):
             details += [[score.repo, kind, path, reasons.get(path, "")] for path in sorted(paths)]
     end_load = load1()
     table = [["repository", "commit", "labelled", "listed", "correct", "precision", "recall", "seconds"]]

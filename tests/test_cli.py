@@ -180,9 +180,10 @@ CANONICAL = {"src/medmodels/training/train_als.py", "src/medmodels/training/trai
 
 
 def test_this_repository_lists_exactly_its_nine_training_scripts() -> None:
-    jobs = list_json(REPO)["jobs"]
-    assert {job["script"] for job in jobs} == CANONICAL
-    assert len(jobs) == 10          # scripts/train_alzheimers_structured.py is two grid jobs
+    payload = list_json(REPO, "--why")
+    assert {job["script"] for job in payload["jobs"]} == CANONICAL
+    assert len(payload["jobs"]) == 10          # scripts/train_alzheimers_structured.py is two grid jobs
+    assert {d["path"] for d in payload["discovery"]["decisions"] if d["taken"]} == CANONICAL
 
 
 TRAINS = "import torch\n\nif __name__ == '__main__':\n    torch.zeros(1, requires_grad=True).sum().backward()\n"
@@ -229,5 +230,6 @@ def test_include_and_exclude_path_from_the_command_line(make_repo) -> None:
     assert [j["script"] for j in list_json(root)["jobs"]] == ["main.py"]
     listed = list_json(root, "--include", "tools/*.py", "--include", "eval.py", "--exclude-path", "main.py")
     assert [j["script"] for j in listed["jobs"]] == ["eval.py", "tools/serve.py"]
-    why = {d["path"]: d["reason"] for d in list_json(root, "--exclude-path", "tools", "--why")["discovery"]["decisions"]}
+    decisions = list_json(root, "--exclude-path", "tools", "--why")["discovery"]["decisions"]
+    why = {d["path"]: d["reason"] for d in decisions}
     assert why["tools/"] == "excluded by --exclude-path = 'tools'"

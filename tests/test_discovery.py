@@ -208,7 +208,8 @@ def test_tests_evaluation_scripts_and_launchers_are_not_jobs(make_repo) -> None:
 
 def test_configured_include_exclude_and_roots(make_repo) -> None:
     root = make_repo({
-        "pyproject.toml": '[tool.runall]\nroots = ["models"]\ninclude = ["fit_*.py", "train_*.py"]\nexclude = ["models/old"]\n',
+        "pyproject.toml": '[tool.runall]\nroots = ["models"]\ninclude = ["fit_*.py", "train_*.py"]\n'
+                          'exclude = ["models/old"]\n',
         "models/fit_a.py": TRAIN,
         "models/train_b.py": TRAIN,
         "models/old/train_c.py": TRAIN,

@@ -118,17 +118,19 @@ def _read_gitignore(directory: str, base: str, found: Discovery) -> _Ignore | No
 
 
 class _Patterns:
-    """Path patterns with where each came from. A pattern matches a relative path equal to it,
-    under it, or matching it as a glob; a pattern without `/` also matches the file name alone."""
+    """Path patterns with where each came from. A pattern matches a path (relative to the root)
+    equal to it, under it, or matching it as a glob (`*` crosses `/`); with `names`, a pattern
+    without `/` also matches a file name at any depth (`train_*.py`)."""
 
-    def __init__(self, patterns: tuple[tuple[str, str], ...]) -> None:
+    def __init__(self, patterns: tuple[tuple[str, str], ...], names: bool = False) -> None:
         self.written = patterns
+        self.names = names
         self.patterns = tuple((p.strip("/"), p, origin) for p, origin in patterns)
         alternatives = [rf"{re.escape(bare)}(?:/.*)?" for bare, _, _ in self.patterns]
         alternatives += [fnmatch.translate(bare)[:-2] for bare, _, _ in self.patterns]   # drop \Z, anchored below
         self._any_path = re.compile(rf"(?s:{'|'.join(alternatives)})\Z").match if alternatives else None
-        names = [fnmatch.translate(bare)[:-2] for bare, _, _ in self.patterns if "/" not in bare]
-        self._any_name = re.compile(rf"(?s:{'|'.join(names)})\Z").match if names else None
+        bare_names = [fnmatch.translate(bare)[:-2] for bare, _, _ in self.patterns if names and "/" not in bare]
+        self._any_name = re.compile(rf"(?s:{'|'.join(bare_names)})\Z").match if bare_names else None
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
@@ -140,7 +142,7 @@ class _Patterns:
             return None
         for bare, written, origin in self.patterns:
             if (rel == bare or rel.startswith(bare + "/") or fnmatch.fnmatchcase(rel, bare)
-                    or ("/" not in bare and fnmatch.fnmatchcase(name, bare))):
+                    or (self.names and "/" not in bare and fnmatch.fnmatchcase(name, bare))):
                 return written, origin
         return None
 
@@ -185,7 +187,7 @@ class _Walker:
         self.pruned_files = _Patterns(tuple((p, origin) for p, origin in self.pruned.written
                                             if any(c in p for c in "*?[") or p.endswith(".py")))
         self.included = _Patterns(tuple((p, "[tool.runall] include") for p in settings.include)
-                                  + tuple((p, "--include") for p in settings.include_cli))
+                                  + tuple((p, "--include") for p in settings.include_cli), names=True)
         self.signature = repr((self.pruned_files.written, self.included.written))
         self.reader = Reader(Sources(settings.root))
         self.cache = ContentCache(settings.root / ".runall-cache" / "discovery.json" if settings.cache else None,

@@ -40,7 +40,8 @@ _WORTH_PARSING = re.compile(
     rb"|^[A-Za-z_][^\n=]*=[^\n]*\.(?:fit|fit_generator|train|learn|backward|step)\(", re.M)
 
 TRAINING_TOKENS = frozenset({"train", "training", "finetune", "finetuning", "pretrain", "pretraining"})
-# First word of a file name -> the kind of script it announces (when no training word is in the name).
+# First word of a file name -> the kind of script it announces (unless the name starts with a
+# training word); the words of _LAST_WORDS announce it at the end of a name too.
 NOT_TRAINING = {
     **dict.fromkeys(("eval", "evaluate", "evaluation", "evaluator", "val", "valid", "validate", "validation"),
                     "evaluation script"),
@@ -48,10 +49,12 @@ NOT_TRAINING = {
                      "sampling", "generate", "serve", "server", "enjoy", "play", "record"), "inference script"),
     **dict.fromkeys(("export", "convert", "converter", "quantize", "onnx", "publish", "push", "upload"),
                     "export/conversion script"),
-    **dict.fromkeys(("prepare", "preprocess", "preprocessing", "download", "fetch", "split"), "data preparation script"),
+    **dict.fromkeys(("prepare", "preprocess", "preprocessing", "download", "fetch", "split"),
+                    "data preparation script"),
     **dict.fromkeys(("benchmark", "benchmarks", "bench", "profile", "profiling"), "benchmark script"),
     **dict.fromkeys(("test", "tests", "testing"), "test script"),
-    **dict.fromkeys(("visualize", "visualise", "visualization", "vis", "viz", "plot", "browse"), "visualisation script"),
+    **dict.fromkeys(("visualize", "visualise", "visualization", "vis", "viz", "plot", "browse"),
+                    "visualisation script"),
     **dict.fromkeys(("analyze", "analyse", "analysis"), "analysis script"),
     **dict.fromkeys(("submit", "launch", "launcher", "slurm"), "launcher"),
     **dict.fromkeys(("hpo", "hpopt", "hyperopt", "hparam", "hparams", "optuna", "sweep", "tuner"),
@@ -105,11 +108,11 @@ class Facts:
         return {name: value for name in _FACT_FIELDS if (value := getattr(self, name))}
 
 
+_FACT_FIELDS = tuple(f.name for f in fields(Facts))
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
-
-
-_FACT_FIELDS = tuple(f.name for f in fields(Facts))
+_FIRST_WORD = re.compile(r"[^A-Za-z]*([A-Za-z][a-z]*)").match
+_LAST_WORD_REVERSED = re.compile(r"[^A-Za-z]*([a-z]*[A-Za-z])").match
 
 
 def words(stem: str) -> list[str]:
@@ -119,7 +122,7 @@ def words(stem: str) -> list[str]:
 
 def name_says(rel: str) -> tuple[str, str] | None:
     """What a file name announces: ("train", word) for a training convention, (kind, word) for a
-    script that is not training by its first word, or None."""
+    script that is not training by its first (or telling last) word, or None."""
     name = rel.rsplit("/", 1)[-1]
     stem = name[:-3] if name.endswith(".py") else name
     if not may_say_something(stem):
@@ -133,10 +136,6 @@ def name_says(rel: str) -> tuple[str, str] | None:
         if word in NOT_TRAINING:
             return NOT_TRAINING[word], word
     return next((("train", w) for w in parts if _is_training_word(w)), None)
-
-
-_FIRST_WORD = re.compile(r"[^A-Za-z]*([A-Za-z][a-z]*)").match
-_LAST_WORD_REVERSED = re.compile(r"[^A-Za-z]*([a-z]*[A-Za-z])").match
 
 
 def may_say_something(stem: str) -> bool:
@@ -564,7 +563,8 @@ class _Search:
         source, level, member = module.imports[name]
         if member is None:                       # import a.b [as name]: name.rest... is a module path
             return self._in_module(module.path, source, level, rest, hops)
-        submodule = self._module_at(self.reader.resolve(module.path, f"{source}.{member}" if source else member, level))
+        dotted = f"{source}.{member}" if source else member
+        submodule = self._module_at(self.reader.resolve(module.path, dotted, level))
         if submodule is not None:                # from package import submodule
             return self._find(submodule, rest, hops + 1)
         target = self._module_at(self.reader.resolve(module.path, source, level))
