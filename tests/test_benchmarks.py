@@ -98,3 +98,23 @@ def test_real_script_labels_match_stored_results() -> None:
     assert [f["file"] for f in stored["files"]] == sorted(labels)
     for entry in labels.values():
         assert {"repo", "path", "commit", "sha256", "roles"} <= set(entry) and len(entry["commit"]) == 40
+
+
+def test_discovery_corpus_labels_are_well_formed() -> None:
+    from benchmarks.bench_discovery_real import LABELS
+    labels = json.loads(LABELS.read_text(encoding="utf-8"))
+    assert {"about", "rules", "repos"} <= set(labels)
+    repos = labels["repos"]
+    assert len(repos) >= 16 and sum(len(r["entry_points"]) for r in repos) >= 120
+    for entry in repos:
+        assert len(entry["commit"]) == 40 and entry["entry_points"] == sorted(set(entry["entry_points"]))
+        for call in entry["borderline"]:
+            assert call["why"] and call["taken"] == (call["path"] in entry["entry_points"]), call
+
+
+def test_discovery_real_skips_with_a_note_when_no_snapshot_is_here(tmp_path: Path, monkeypatch) -> None:
+    from benchmarks import bench_discovery_real
+    monkeypatch.setenv("RUNALL_SNAPSHOTS", str(tmp_path / "none"))
+    section = bench_discovery_real.run(True, tmp_path / "work")
+    assert section.met is None and section.target == "" and section.headline.startswith("skipped")
+    assert all(row[1] == "no snapshot" for row in section.table[1:]) and len(section.table) > 1
