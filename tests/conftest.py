@@ -50,3 +50,17 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subpro
     """`python run_all_training.py ARGS` in a real subprocess."""
     return subprocess.run([sys.executable, str(SHIM), *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def as_manifest(run_dir: Path, data: dict) -> "Manifest":
+    """A Manifest from loose test data: run fields plus `jobs`, each a record's JSON fields, where a
+    missing `job` (or a partial one) is filled in (`<id>.py`, params from `job.params`)."""
+    from runall.model import Job
+    from runall.record.manifest import JobRecord, Manifest
+
+    records = []
+    for rec in data.get("jobs", []):
+        job = {"id": rec["id"], "script": f"{rec['id']}.py", "argv": ["python", f"{rec['id']}.py"],
+               **rec.get("job", {})}
+        records.append(JobRecord.from_dict({"attempts": 0, **rec, "job": Job.from_dict(job).to_dict()}))
+    return Manifest(run_dir, {k: v for k, v in data.items() if k != "jobs"}, records)

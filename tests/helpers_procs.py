@@ -2,12 +2,11 @@
 
 Run as a script:
   helpers_procs.py job PID_DIR BEHAVIOUR [ARGS...]   one job process (writes PID_DIR/<pid>.pid)
-  helpers_procs.py drive SPEC.json [OPTIONS...]      an orchestrator: run_jobs (or --resume) on SPEC
+  helpers_procs.py drive SPEC.json [OPTIONS...]      an orchestrator: a run (or --resume) of SPEC
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -15,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -54,13 +54,23 @@ def kill_pids(pids: list[int]) -> None:
             pass
 
 
-def parse_options(*options: str) -> argparse.Namespace:
-    """The execution options as the CLI would parse them."""
-    from runall.run.options import add_arguments
+def start_run(root: Path, jobs: list, *options: str, reporter: Any = None) -> int:
+    """Run `jobs` in `root` with command-line `options`, as the CLI would once it has its jobs."""
+    from runall.cli import parse, run_request
+    from runall.run import session
 
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    return parser.parse_args(list(options))
+    return session.start(jobs, run_request(parse(["--root", str(root), *options])), reporter)
+
+
+def resume_run(root: Path, *options: str, reporter: Any = None) -> int:
+    """`--resume` in `root` with command-line `options` (which name the run, or `--resume` alone)."""
+    from runall.cli import parse, run_request
+    from runall.record.manifest import Manifest, resolve_run_dir
+    from runall.run import session
+
+    invocation = parse(["--root", str(root), *options])
+    manifest = Manifest.load(resolve_run_dir(invocation.runs_dir, invocation.value("resume") or "latest"))
+    return session.resume(manifest, run_request(invocation, manifest), reporter)
 
 
 def driver_argv(spec: Path, *options: str) -> list[str]:
@@ -149,17 +159,15 @@ def _drive(spec_path: Path, options: list[str]) -> int:
     import resource
 
     from runall.errors import UsageError
-    from runall.run.command import resume, run_jobs
     from runall.model import Job
 
     spec = json.loads(spec_path.read_text())
-    args = parse_options(*options)
     root = Path(spec["root"])
     try:
-        if args.resume:
-            code = resume(args, root)
+        if "--resume" in options:
+            code = resume_run(root, *options)
         else:
-            code = run_jobs(args, [Job.from_dict(j) for j in spec["jobs"]], root, {"spec": str(spec_path)})
+            code = start_run(root, [Job.from_dict(j) for j in spec["jobs"]], *options)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = exc.exit_code

@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 
 import runall.plan.discovery as discovery_module
+from runall.config import Project, read_project, resolve_values
 from runall.plan.discovery import discover
 from runall.plan.flags.cache import ContentCache
-from runall.plan.settings import load_settings
+from runall.plan.settings import Settings, settings_from
 
 TRAIN = "print('hi')\n"          # module-level code: an entry point, training by its name only
 
@@ -97,14 +98,20 @@ if __name__ == "__main__":
 '''
 
 
-def found(root: Path, **overrides) -> list[str]:
-    settings, _ = load_settings(root, overrides)
-    return discover(settings).scripts
+def settings_for(root: Path, cli: dict | None = None, **table) -> Settings:
+    """The settings of `root`: its pyproject's `[tool.runall]` with `table` keys added, then `cli`
+    (option dests, as the command line gives them)."""
+    project = read_project(root)
+    project = Project(project.path, {**project.table, **table}, project.text)
+    return settings_from(root.resolve(), resolve_values(cli or {}, project))
 
 
-def reasons(root: Path, **overrides) -> dict[str, str]:
-    settings, _ = load_settings(root, overrides)
-    return {d.path: d.reason for d in discover(settings).decisions}
+def found(root: Path, cli: dict | None = None, **table) -> list[str]:
+    return discover(settings_for(root, cli, **table)).scripts
+
+
+def reasons(root: Path, cli: dict | None = None, **table) -> dict[str, str]:
+    return {d.path: d.reason for d in discover(settings_for(root, cli, **table)).decisions}
 
 
 def test_finds_training_scripts_and_skips_noise(make_repo) -> None:
@@ -227,13 +234,13 @@ def test_include_takes_entry_points_by_name_and_exclude_path_wins(make_repo) -> 
         "train.py": TRAINS_IN_MAIN,
     })
     assert found(root) == ["train.py"]
-    assert found(root, include_cli=("tools/*.py", "tests/smoke_train.py")) == [
+    assert found(root, {"include_cli": ["tools/*.py", "tests/smoke_train.py"]}) == [
         "tests/smoke_train.py", "tools/serve.py", "train.py"]
-    why = reasons(root, include_cli=("tools/*.py",))
+    why = reasons(root, {"include_cli": ["tools/*.py"]})
     assert why["tools/serve.py"] == "matches --include = 'tools/*.py'; entry point (__main__ block)"
     assert why["tools/helpers.py"] == "no entry point"
-    assert found(root, include_cli=("tools/*.py",), exclude_cli=("tools/serve.py", "train.py")) == []
-    assert reasons(root, exclude_cli=("train.py",))["train.py"] == "excluded by --exclude-path = 'train.py'"
+    assert found(root, {"include_cli": ["tools/*.py"], "exclude_cli": ["tools/serve.py", "train.py"]}) == []
+    assert reasons(root, {"exclude_cli": ["train.py"]})["train.py"] == "excluded by --exclude-path = 'train.py'"
 
 
 def test_warm_run_reads_no_unchanged_file(make_repo, monkeypatch) -> None:
@@ -282,7 +289,7 @@ def test_symlink_loop_and_unreadable_dir_are_reported_not_fatal(make_repo) -> No
     root = make_repo({"a/train_x.py": TRAIN, "locked/train_y.py": TRAIN})
     os.symlink(root / "a", root / "a" / "loop")
     os.symlink(root / "missing", root / "a" / "train_broken.py")
-    settings, _ = load_settings(root)
+    settings = settings_for(root)
     (root / "locked").chmod(0)
     try:
         result = discover(settings)
@@ -302,7 +309,7 @@ def test_non_utf8_file_name_is_reported(make_repo) -> None:
             handle.write(b"x = 1\n")
     except OSError:
         pytest.skip("file system refuses non-UTF-8 names")
-    settings, _ = load_settings(root)
+    settings = settings_for(root)
     result = discover(settings)
     assert result.scripts == ["a/train_ok.py"]
     assert any("not valid UTF-8" in p for p in result.problems)
@@ -316,7 +323,7 @@ def test_syntax_error_is_a_reason_not_a_failure(make_repo) -> None:
 
 def test_commonest_reasons_count_files(make_repo) -> None:
     root = make_repo({"a.py": CONFIG, "b.py": CONFIG, "c.py": HELPER, "tests/test_a.py": TRAIN})
-    settings, _ = load_settings(root)
+    settings = settings_for(root)
     result = discover(settings)
     assert result.files_looked_at == 3
     assert result.commonest() == [("configuration file", 2), ("no entry point", 1)]

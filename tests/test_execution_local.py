@@ -1,4 +1,4 @@
-"""Execution with real processes, through `run_jobs`: outcomes, timeouts, trees, output, resources."""
+"""Execution with real processes, through `session.start`: outcomes, timeouts, trees, output, resources."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers_procs import driver_argv, job_argv, parse_options, survivors, write_spec
+from helpers_procs import driver_argv, job_argv, start_run, survivors, write_spec
 from runall.errors import UsageError
 from runall.model import Job
-from runall.run.command import run_jobs
 from runall.view.plain import PlainReporter
 
 
@@ -30,8 +29,8 @@ def job(root: Path, id: str, behaviour: str, *args: object, **fields) -> Job:
 def run(root: Path, jobs: list[Job], *options: str) -> tuple[int, dict, str]:
     """Run jobs with options; returns exit code, manifest data and the reporter's output."""
     out = io.StringIO()
-    code = run_jobs(parse_options("--runs-dir", str(root / "runs"), "--grace", "1", *options),
-                    jobs, root, {"test": True}, reporter=PlainReporter(out))
+    code = start_run(root, jobs, "--runs-dir", str(root / "runs"), "--grace", "1", *options,
+                     reporter=PlainReporter(out))
     manifest = json.loads((root / "runs" / "latest" / "manifest.json").read_text())
     assert survivors(root / "pids", wait=2.0) == []
     return code, manifest, out.getvalue()
@@ -224,27 +223,31 @@ def test_metrics_path(root: Path) -> None:
 def test_usage_errors_before_anything_starts(root: Path, options: list[str], fields: dict, where: str) -> None:
     jobs = [job(root, "big", "sleep", 0, **fields)]
     with pytest.raises(UsageError) as err:
-        run_jobs(parse_options("--runs-dir", str(root / "runs"), *options), jobs, root, {})
+        start_run(root, jobs, "--runs-dir", str(root / "runs"), *options)
     assert str(err.value).startswith(where)
     assert "\n" not in str(err.value)
     assert not (root / "runs").exists() and not list((root / "pids").iterdir())
 
 
 def test_config_defaults_and_command_line_precedence(root: Path) -> None:
-    args = parse_options("--runs-dir", str(root / "runs"), "--retries", "0")
-    run_jobs(args, [job(root, "a", "sleep", 0)], root, {}, reporter=PlainReporter(io.StringIO()),
-             config={"parallel": True, "retries": 3, "grace": 2, "backend": "local"})
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text('[tool.runall]\nparallel = true\nretries = 3\ngrace = 2\nbackend = "local"\n')
+    start_run(root, [job(root, "a", "sleep", 0)], "--runs-dir", str(root / "runs"), "--retries", "0",
+              reporter=PlainReporter(io.StringIO()))
     options = json.loads((root / "runs" / "latest" / "manifest.json").read_text())["options"]
     assert options["parallel"] is True and options["retries"] == 0 and options["grace"] == 2
-    with pytest.raises(UsageError, match=r"^\[tool.runall\] max_workers: must be int, got 'many'"):
-        run_jobs(args, [], root, {}, config={"max_workers": "many"})
-    with pytest.raises(UsageError, match=r"^\[tool.runall\] grace: must be at least 0"):
-        run_jobs(args, [], root, {}, config={"grace": -1})
+    pyproject.write_text('[tool.runall]\nmax_workers = "many"\n')
+    with pytest.raises(UsageError, match=r"pyproject.toml:2: \[tool.runall\] max_workers: must be a whole number, "
+                                         r"got 'many'$"):
+        start_run(root, [], "--runs-dir", str(root / "runs"))
+    pyproject.write_text('[tool.runall]\ngrace = -1\n')
+    with pytest.raises(UsageError, match=r"pyproject.toml:2: \[tool.runall\] grace: must be at least 0"):
+        start_run(root, [], "--runs-dir", str(root / "runs"))
 
 
 def test_runs_dir_from_settings(root: Path) -> None:
-    run_jobs(parse_options(), [job(root, "a", "sleep", 0)], root, {"runs_dir": "elsewhere"},
-             reporter=PlainReporter(io.StringIO()))
+    (root / "pyproject.toml").write_text('[tool.runall]\nruns_dir = "elsewhere"\n')
+    start_run(root, [job(root, "a", "sleep", 0)], reporter=PlainReporter(io.StringIO()))
     assert (root / "elsewhere" / "latest" / "manifest.json").is_file()
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from runall.run.events import JobEvent, JobStatus, RunResult
+from conftest import as_manifest
+from runall.model import JobStatus
+from runall.record.manifest import Manifest
+from runall.run.events import JobEvent, RunResult
 from runall.view.plain import PlainReporter
-from runall.view.summary import render_summary, summary_rows, tail
+from runall.view.summary import render_summary, tail
 
 
 def event(status: JobStatus, **kw) -> JobEvent:
@@ -15,18 +18,18 @@ def event(status: JobStatus, **kw) -> JobEvent:
     return JobEvent(**{**base, **kw})
 
 
-def manifest(run_dir: Path) -> dict:
+def manifest(run_dir: Path) -> Manifest:
     (run_dir / "logs").mkdir(parents=True)
     (run_dir / "logs" / "bad.log").write_text("".join(f"line {i}\n" for i in range(30)) + "ep 1\rep 2\x1b[31m red\x1b[0m\n")
     rec = dict(exit_code=None, signal=None, reason=None, metrics=None, log=None)
-    return {"run_id": "r1", "jobs": [
+    return as_manifest(run_dir, {"run_id": "r1", "jobs": [
         {**rec, "id": "good", "status": "SUCCEEDED", "attempts": 1, "duration": 12.34, "exit_code": 0,
          "log": "logs/good.log", "metrics": "results/good/metrics.json"},
         {**rec, "id": "bad", "status": "FAILED", "attempts": 2, "duration": 75.0, "exit_code": 3,
          "log": "logs/bad.log"},
         {**rec, "id": "dep", "status": "SKIPPED", "attempts": 0, "duration": None,
          "reason": "dependency bad did not succeed"},
-    ]}
+    ]})
 
 
 def test_plain_lines() -> None:
@@ -58,11 +61,6 @@ def test_summary_table_and_failure_tail(tmp_path: Path) -> None:
     assert tail_lines[0] == "  | line 21" and tail_lines[-1] == "  | ep 2 red" and len(tail_lines) == 10
     assert "3 jobs: 1 succeeded, 1 failed, 1 skipped." in lines[-1]
     assert all(ch.isprintable() for line in lines for ch in line)
-
-
-def test_summary_rows_are_plain_data(tmp_path: Path) -> None:
-    rows = summary_rows(manifest(tmp_path / "run"))
-    assert rows[0]["metrics"] == "results/good/metrics.json" and rows[1]["exit_code"] == 3
 
 
 def test_tail_reads_only_the_end(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import run_cli
+from conftest import as_manifest, run_cli
 from runall.record.leaderboard import grids, headline, higher_is_better, job_metrics, leaderboards, primary_metric, run_metrics
 from runall.view.summary import render_summary
 
@@ -68,22 +68,25 @@ def test_stale_or_broken_metrics_are_ignored(tmp_path: Path) -> None:
     os.utime(tmp_path / stale, (0, 0))                       # written long before the job started
     (tmp_path / "results" / "broken").mkdir()
     (tmp_path / "results" / "broken" / "metrics.json").write_text("{not json")
-    assert job_metrics(record("a", metrics=fresh), tmp_path).values == {"r2": 0.5}
-    assert job_metrics(record("b", metrics=stale), tmp_path).values == {}
-    assert job_metrics(record("c", metrics="results/broken/metrics.json"), tmp_path).values == {}
-    assert job_metrics(record("d", metrics="results/missing/metrics.json"), tmp_path).values == {}
+    def metrics(rec: dict[str, Any]) -> dict[str, float]:
+        return job_metrics(as_manifest(tmp_path, {"jobs": [rec]}).records()[0], tmp_path).values
+
+    assert metrics(record("a", metrics=fresh)) == {"r2": 0.5}
+    assert metrics(record("b", metrics=stale)) == {}
+    assert metrics(record("c", metrics="results/broken/metrics.json")) == {}
+    assert metrics(record("d", metrics="results/missing/metrics.json")) == {}
 
 
 def test_leaderboards_group_by_task_and_sort_by_direction(tmp_path: Path) -> None:
     clf = {"task": "classification", "primary_metric": "roc_auc"}
-    manifest = {"root": str(tmp_path), "jobs": [
+    manifest = as_manifest(tmp_path, {"root": str(tmp_path), "jobs": [
         record("low", metrics=write_metrics(tmp_path, "low", {**clf, "metrics": {"roc_auc": {"mean": 0.6}}})),
         record("high", metrics=write_metrics(tmp_path, "high", {**clf, "metrics": {"roc_auc": {"mean": 0.9}}})),
         record("failed", "FAILED", write_metrics(tmp_path, "failed", {**clf, "metrics": {"roc_auc": 1.0}})),
         record("err-big", metrics=write_metrics(tmp_path, "big", {"mae": 9.0})),
         record("err-small", metrics=write_metrics(tmp_path, "small", {"mae": 1.0, "r2": 0.1})),
         record("nothing"),
-    ]}
+    ]})
     boards = leaderboards(run_metrics(manifest))
     assert [(b.title, b.metric, b.higher) for b in boards] == [("classification", "roc_auc", True), ("", "mae", False)]
     assert [j.id for j in boards[0].ranked] == ["high", "low"] and boards[0].unranked == []
@@ -95,8 +98,8 @@ def test_grid_members_are_compared_and_the_best_named(tmp_path: Path) -> None:
         path = write_metrics(tmp_path, lr, {"loss": score}) if score is not None else None
         return record(f"fit@lr={lr}", status, path, lr=lr)
 
-    manifest = {"run_id": "r", "root": str(tmp_path), "jobs": [
-        member("0.1", 0.4), member("0.01", 0.2), member("1", None, "FAILED"), record("alone@x=1", x=1)]}
+    manifest = as_manifest(tmp_path, {"run_id": "r", "root": str(tmp_path), "jobs": [
+        member("0.1", 0.4), member("0.01", 0.2), member("1", None, "FAILED"), record("alone@x=1", x=1)]})
     (board,) = grids(run_metrics(manifest))
     assert board.title == "fit" and board.metric == "loss" and not board.higher
     assert board.best.id == "fit@lr=0.01" and [j.id for j in board.unranked] == ["fit@lr=1"]
@@ -108,7 +111,7 @@ def test_grid_members_are_compared_and_the_best_named(tmp_path: Path) -> None:
 
 
 def test_summary_without_metrics_has_no_leaderboard(tmp_path: Path) -> None:
-    text = render_summary({"run_id": "r", "root": str(tmp_path), "jobs": [record("a")]}, tmp_path)
+    text = render_summary(as_manifest(tmp_path, {"run_id": "r", "root": str(tmp_path), "jobs": [record("a")]}), tmp_path)
     assert "Leaderboard" not in text and "Grid" not in text
 
 

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from helpers_procs import parse_options
-from runall.model import Job
-from runall.run.command import make_reporter
-from runall.run.events import JobEvent, JobStatus, RunResult
+from conftest import as_manifest
+from runall.cli import parse
+from runall.config import ReportOptions
+from runall.model import Job, JobStatus
+from runall.run.events import JobEvent, RunResult
+from runall.run.session import make_reporter
 from runall.view.live import LiveReporter, Row, TreeSampler, remaining
 from runall.view.plain import PlainReporter
 
@@ -104,7 +106,7 @@ def test_live_view_rows_and_final_summary(tmp_path: Path) -> None:
     assert "exit 3 | epoch 2 100%" in text and "dependency did not succeed: a" in text
     records = [{"id": i, "status": s, "attempts": 1, "duration": 4.0, "exit_code": 3, "signal": None,
                 "reason": None, "log": "a.log", "metrics": None} for i, s in (("a", "FAILED"), ("b", "SKIPPED"))]
-    reporter.on_finish(RunResult("r1", tmp_path, 1, False, {}, {"run_id": "r1", "jobs": records}))
+    reporter.on_finish(RunResult("r1", tmp_path, 1, False, {}, as_manifest(tmp_path, {"run_id": "r1", "jobs": records})))
     printed = out.getvalue()
     assert "a: $ python 'train a.py'" in printed
     assert f"FAILED a (exit 3), log {log}:" in printed and printed.rstrip().endswith("manifest.json")
@@ -116,7 +118,7 @@ def test_events_are_cheap_while_the_view_runs(tmp_path: Path) -> None:
     for n in range(2000):
         reporter.on_event(event("a", JobStatus.RUNNING, attempt=n + 1, pid=os.getpid(), log_path=tmp_path / "a.log"))
     elapsed = time.perf_counter() - start
-    reporter.on_finish(RunResult("r1", tmp_path, 0, False, {}, {"run_id": "r1", "jobs": []}))
+    reporter.on_finish(RunResult("r1", tmp_path, 0, False, {}, as_manifest(tmp_path, {"run_id": "r1", "jobs": []})))
     assert elapsed < 10.0      # generous: catches a view that blocks on each event, not a slow machine
 
 
@@ -131,7 +133,7 @@ def terminal():
 
 def choose(stream, *options: str) -> object:
     jobs = [Job("a", "a.py", ["python", "a.py"])]
-    return make_reporter(parse_options(*options), jobs, {}, 1, stream)
+    return make_reporter(ReportOptions.from_values(parse(list(options)).values), jobs, {}, 1, stream)
 
 
 def test_reporter_choice(terminal, monkeypatch: pytest.MonkeyPatch) -> None:

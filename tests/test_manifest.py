@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runall.errors import UsageError
-from runall.model import Job
+from runall.model import Job, JobStatus
 from runall.record import manifest as manifest_mod
 from runall.record.history import expected_durations
 from runall.record.manifest import Manifest, new_run_id, resolve_run_dir, update_latest
@@ -21,13 +21,13 @@ def jobs() -> list[Job]:
             Job(id="b/c", script="b.py", argv=["python", "b.py"], env={"K": "v"}, after=["a"])]
 
 
-def create(tmp_path: Path, run_id: str = "r1", **kw) -> Manifest:
-    return Manifest.create(tmp_path / run_id, jobs(), root=tmp_path, settings={"epochs": 1},
-                           options={"parallel": False}, **kw)
+def create(tmp_path: Path, run_id: str = "r1", **meta) -> Manifest:
+    return Manifest.create(tmp_path / run_id, jobs(), root=tmp_path,
+                           meta={"settings": {"epochs": 1}, "options": {"parallel": False}, **meta})
 
 
 def test_create_writes_valid_json(tmp_path: Path) -> None:
-    m = create(tmp_path, extra={"capacity": {"cpus": 2}})
+    m = create(tmp_path, capacity={"cpus": 2})
     data = json.loads(m.path.read_text())
     assert data["run_id"] == "r1" and data["status"] == "running" and data["settings"] == {"epochs": 1}
     assert data["capacity"] == {"cpus": 2}
@@ -38,18 +38,39 @@ def test_create_writes_valid_json(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "r1").iterdir() if p.name.startswith(".")] == []
 
 
-def test_changes_are_saved_and_reloaded(tmp_path: Path) -> None:
+def test_transitions_are_saved_and_reloaded(tmp_path: Path) -> None:
     m = create(tmp_path)
-    m.update("a", status="RUNNING", pid=42)
+    m.begin_attempt("a", 1, "logs/a.log", 1000.0, ["0"])
+    m.launched("a", 42, {"pid": 42, "token": "r1/a"})
     m.save(wait=False)
-    m.add_attempt("b/c", {"attempt": 1, "status": "FAILED"})
-    m.set(status="failed", exit_code=1)
+    m.begin_attempt("b/c", 1, "logs/b.log", 1000.0, [])
+    m.end_attempt("b/c", JobStatus.FAILED, end=1002.5, exit_code=3, retry=True)
+    m.set_meta(status="failed", exit_code=1)
     m.save()
     back = Manifest.load(tmp_path / "r1")
-    assert back.record("a")["status"] == "RUNNING" and back.record("a")["pid"] == 42
-    assert back.record("b/c")["history"] == [{"attempt": 1, "status": "FAILED"}]
-    assert back.data["status"] == "failed" and back.data["exit_code"] == 1
+    a, bc = back.record("a"), back.record("b/c")
+    assert a.status is JobStatus.RUNNING and a.pid == 42 and a.gpu_ids == ["0"] and a.backend_ref["token"] == "r1/a"
+    assert bc.status is JobStatus.PENDING and bc.exit_code == 3 and bc.duration == 2.5      # to be retried
+    assert [(h.attempt, h.status, h.exit_code, h.log) for h in bc.history] == [(1, JobStatus.FAILED, 3, "logs/b.log")]
+    assert back.status == "failed" and back.meta["exit_code"] == 1
     assert back.encode() == m.encode()
+    assert json.loads(m.path.read_text())["jobs"][0]["argv"] == ["python", "a.py", "--epochs", "1"]
+
+
+def test_mark_reset_and_verdict(tmp_path: Path) -> None:
+    m = create(tmp_path)
+    assert m.verdict() == ("failed", 1)
+    m.begin_attempt("a", 1, "logs/a.log", 1000.0, [])
+    m.end_attempt("a", JobStatus.SUCCEEDED, end=1001.0, exit_code=0)
+    m.mark("b/c", JobStatus.SKIPPED, "dependency a did not succeed")
+    assert m.verdict() == ("failed", 1) and m.verdict(interrupted=True) == ("interrupted", 130)
+    m.begin_attempt("b/c", 1, "logs/b.log", 1000.0, [])
+    m.reset_for_resume("b/c")                  # the orchestrator died while it ran
+    record = m.record("b/c")
+    assert record.status is JobStatus.PENDING and record.history[-1].status is JobStatus.CANCELLED
+    m.begin_attempt("b/c", 2, "logs/b.attempt2.log", 1000.0, [])
+    m.end_attempt("b/c", JobStatus.SUCCEEDED, end=1001.0, exit_code=0)
+    assert m.finish() == 0 and m.status == "succeeded" and m.meta["finished"]
 
 
 def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,7 +81,7 @@ def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         raise OSError("disk on fire")
 
     monkeypatch.setattr(manifest_mod.os, "fsync", broken_fsync)
-    m.update("a", status="RUNNING")
+    m.mark("a", JobStatus.CANCELLED, "test")
     with pytest.raises(OSError, match="disk on fire"):
         m.save()
     assert m.path.read_text() == original
@@ -101,15 +122,19 @@ def test_latest_text_file_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_history_takes_latest_success(tmp_path: Path) -> None:
+    def ran(m: Manifest, job_id: str, status: JobStatus, duration: float) -> None:
+        m.begin_attempt(job_id, 1, "logs/x.log", 1000.0, [])
+        m.end_attempt(job_id, status, end=1000.0 + duration)
+
     old = create(tmp_path, "r1")
-    old.update("a", status="SUCCEEDED", duration=50.0)
-    old.update("b/c", status="SUCCEEDED", duration=7.0)
+    ran(old, "a", JobStatus.SUCCEEDED, 50.0)
+    ran(old, "b/c", JobStatus.SUCCEEDED, 7.0)
     old.save()
     past = time.time() - 100
     os.utime(old.path, (past, past))
     new = create(tmp_path, "r2")
-    new.update("a", status="SUCCEEDED", duration=20.0)
-    new.update("b/c", status="FAILED", duration=1.0)
+    ran(new, "a", JobStatus.SUCCEEDED, 20.0)
+    ran(new, "b/c", JobStatus.FAILED, 1.0)
     new.save()
     (tmp_path / "junk").mkdir()
     update_latest(tmp_path, "r2")

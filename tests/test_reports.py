@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from conftest import ARGPARSE_SCRIPT, SHIM, run_cli
+from conftest import ARGPARSE_SCRIPT, SHIM, as_manifest, run_cli
+from runall.record.manifest import Manifest
 from runall.record.reports import SCHEMA_VERSION, json_report, write_reports
 
 REPORT_KEYS = {"schema", "schema_version", "run_id", "run_dir", "root", "status", "exit_code", "created", "finished",
@@ -24,7 +25,7 @@ SCORED = ARGPARSE_SCRIPT + 'json.dump({"r2": 0.75, "mae": 2.5}, open(os.path.joi
 SLOW = 'import time\nprint("started", flush=True)\ntime.sleep(60)\n'
 
 
-def manifest(run_dir: Path) -> dict[str, Any]:
+def manifest(run_dir: Path) -> Manifest:
     (run_dir / "logs").mkdir(parents=True)
     (run_dir / "logs" / "bad.log").write_text("".join(f"step {i}\n" for i in range(50)) + "Error: \x07bad <data> & more\n")
     base = {"attempts": 1, "duration": 1.5, "exit_code": None, "signal": None, "reason": None, "log": None,
@@ -34,15 +35,15 @@ def manifest(run_dir: Path) -> dict[str, Any]:
             ("dep", "SKIPPED", {"attempts": 0, "duration": None, "reason": "dependency did not succeed: bad"}),
             ("later", "CANCELLED", {"attempts": 0, "duration": None, "reason": "interrupted"}),
             ("orphan", "RUNNING", {"duration": None})]
-    return {"run_id": "r1", "root": str(run_dir.parent), "status": "failed", "exit_code": 1,
+    return as_manifest(run_dir, {"run_id": "r1", "root": str(run_dir.parent), "status": "failed", "exit_code": 1,
             "created": "2025-01-01T12:00:00.000+00:00", "finished": "2025-01-01T12:00:09.500+00:00",
             "host": {"hostname": "node1"},
-            "jobs": [{**base, "id": i, "status": s, "job": {"script": f"pkg/{i}.py"}, **extra} for i, s, extra in jobs]}
+            "jobs": [{**base, "id": i, "status": s, "job": {"script": f"pkg/{i}.py"}, **extra} for i, s, extra in jobs]})
 
 
 def test_junit_xml_parses_with_one_testcase_per_job(tmp_path: Path) -> None:
     run_dir = tmp_path / "runs" / "r1"
-    write_reports(manifest(run_dir), run_dir, None, tmp_path / "out" / "junit.xml")
+    write_reports(manifest(run_dir), None, tmp_path / "out" / "junit.xml")
     (suite,) = JUnitXml.fromfile(str(tmp_path / "out" / "junit.xml"))
     assert (suite.tests, suite.failures, suite.errors, suite.skipped, suite.time) == (6, 2, 1, 2, 9.5)
     assert suite.timestamp == "2025-01-01T12:00:00" and suite.hostname == "node1"
@@ -62,7 +63,7 @@ def test_junit_xml_parses_with_one_testcase_per_job(tmp_path: Path) -> None:
 
 def test_json_report_has_the_documented_keys(tmp_path: Path) -> None:
     run_dir = tmp_path / "runs" / "r1"
-    report = json_report(manifest(run_dir), run_dir)
+    report = json_report(manifest(run_dir))
     assert set(report) == REPORT_KEYS and report["schema_version"] == SCHEMA_VERSION == 1
     assert report["duration"] == 9.5 and report["counts"]["total"] == 6 and report["counts"]["FAILED"] == 1
     assert sum(n for status, n in report["counts"].items() if status != "total") == 6

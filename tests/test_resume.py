@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers_procs import (driver_argv, job_argv, kill_pids, parse_options, recorded_pids, survivors,
+from helpers_procs import (driver_argv, job_argv, kill_pids, recorded_pids, resume_run, start_run, survivors,
                            wait_for, write_spec)
 from runall.errors import UsageError
 from runall.model import Job
-from runall.run.command import resume, run_jobs
 from runall.view.plain import PlainReporter
 
 
@@ -71,8 +70,8 @@ def test_resume_after_orchestrator_sigkill(tmp_path: Path) -> None:
 
 
 def run(root: Path, jobs: list[Job], *options: str) -> int:
-    args = parse_options("--runs-dir", str(root / "runs"), "--retry-delay", "0", *options)
-    return run_jobs(args, jobs, root, {}, reporter=PlainReporter(io.StringIO()))
+    return start_run(root, jobs, "--runs-dir", str(root / "runs"), "--retry-delay", "0", *options,
+                     reporter=PlainReporter(io.StringIO()))
 
 
 def test_resume_reruns_only_failures(tmp_path: Path) -> None:
@@ -85,7 +84,7 @@ def test_resume_reruns_only_failures(tmp_path: Path) -> None:
     assert statuses(manifest_of(tmp_path / "runs" / "r1")) == {"ok": "SUCCEEDED", "flaky": "FAILED", "next": "SKIPPED"}
     run(tmp_path, [jobs[0]], "--run-id", "r2")          # a newer run: `latest` no longer points at r1
     out = io.StringIO()
-    code = resume(parse_options("--runs-dir", str(tmp_path / "runs"), "--resume", "r1"), tmp_path,
+    code = resume_run(tmp_path, "--runs-dir", str(tmp_path / "runs"), "--resume", "r1",
                   reporter=PlainReporter(out))
     assert code == 0, out.getvalue()
     manifest = manifest_of(tmp_path / "runs" / "r1")
@@ -98,7 +97,7 @@ def test_resume_keeps_recorded_options(tmp_path: Path) -> None:
     (tmp_path / "pids").mkdir()
     jobs = [Job(id="x", script="x.py", argv=job_argv(tmp_path / "pids", "crash", 1))]
     run(tmp_path, jobs, "--parallel", "--max-workers", "2", "--retries", "1")
-    resume(parse_options("--runs-dir", str(tmp_path / "runs"), "--resume", "--retries", "0"), tmp_path,
+    resume_run(tmp_path, "--runs-dir", str(tmp_path / "runs"), "--resume", "--retries", "0",
            reporter=PlainReporter(io.StringIO()))
     manifest = manifest_of(tmp_path / "runs" / "latest")
     assert manifest["options"]["parallel"] is True and manifest["options"]["max_workers"] == 2
@@ -115,7 +114,7 @@ def test_resume_kills_orphans_the_manifest_never_recorded(tmp_path: Path) -> Non
                               env={**os.environ, "RUNALL_JOB_TOKEN": "r/x"})
     try:
         assert wait_for(lambda: orphan.pid in recorded_pids(pids))
-        resume(parse_options("--runs-dir", str(tmp_path / "runs"), "--resume"), tmp_path,
+        resume_run(tmp_path, "--runs-dir", str(tmp_path / "runs"), "--resume",
                reporter=PlainReporter(io.StringIO()))
         assert orphan.wait(timeout=5) == -signal.SIGKILL
     finally:
@@ -123,11 +122,10 @@ def test_resume_kills_orphans_the_manifest_never_recorded(tmp_path: Path) -> Non
 
 
 def test_resume_errors(tmp_path: Path) -> None:
-    args = parse_options("--runs-dir", str(tmp_path / "runs"), "--resume")
     with pytest.raises(UsageError, match="no earlier run"):
-        resume(args, tmp_path)
+        resume_run(tmp_path, "--runs-dir", str(tmp_path / "runs"), "--resume")
     with pytest.raises(UsageError, match="no run 'nope'"):
-        resume(parse_options("--runs-dir", str(tmp_path / "runs"), "--resume", "nope"), tmp_path)
+        resume_run(tmp_path, "--runs-dir", str(tmp_path / "runs"), "--resume", "nope")
 
 
 def test_resume_refuses_a_run_still_in_progress(tmp_path: Path) -> None:
@@ -138,4 +136,4 @@ def test_resume_refuses_a_run_still_in_progress(tmp_path: Path) -> None:
     data["status"] = "running"                          # as if this very process were still running it
     path.write_text(json.dumps(data))
     with pytest.raises(UsageError, match="still running"):
-        resume(parse_options("--runs-dir", str(tmp_path / "runs"), "--resume"), tmp_path)
+        resume_run(tmp_path, "--runs-dir", str(tmp_path / "runs"), "--resume")

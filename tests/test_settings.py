@@ -2,30 +2,32 @@ from pathlib import Path
 
 import pytest
 
+from runall.cli import parse
+from runall.config import key_line
 from runall.errors import UsageError
-from runall.plan.settings import key_line, load_settings
+
+
+def load_settings(root: Path, *argv: str):
+    return parse(["--root", str(root), *argv]).settings
 
 
 def test_defaults_without_pyproject(tmp_path: Path) -> None:
-    settings, _ = load_settings(tmp_path)
+    settings = load_settings(tmp_path)
     assert settings.include == () and settings.legacy == () and settings.exclude == ()
     assert settings.output_base == "results"
 
 
-def test_command_line_patterns_are_kept_apart_and_not_pyproject_keys(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.runall]\ninclude = ["fit_*.py"]\n')
-    settings, _ = load_settings(tmp_path, {"include_cli": ("run_*.py",), "exclude_cli": ("old",)})
-    assert settings.include == ("fit_*.py",) and settings.include_cli == ("run_*.py",)
-    assert settings.exclude_cli == ("old",)
-    (tmp_path / "pyproject.toml").write_text('[tool.runall]\ninclude_cli = ["x"]\n')
-    with pytest.raises(UsageError, match="unknown key 'include_cli'"):
-        load_settings(tmp_path)
+def test_command_line_patterns_add_to_pyproject_ones(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.runall]\ninclude = ["fit_*.py"]\nexclude = ["old"]\n')
+    settings = load_settings(tmp_path, "--include", "run_*.py", "--include", "x.py", "--exclude-path", "tmp")
+    assert settings.include == ("fit_*.py",) and settings.include_cli == ("run_*.py", "x.py")
+    assert settings.exclude == ("old",) and settings.exclude_cli == ("tmp",)
 
 
 def test_pyproject_then_overrides(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[tool.runall]\ninclude = ["fit_*.py"]\noutput_base = "out"\nexclude = "tests"\n')
-    settings, _ = load_settings(tmp_path, {"output_base": "elsewhere", "runs_dir": None})
+    settings = load_settings(tmp_path, "--output-base", "elsewhere")
     assert settings.include == ("fit_*.py",)
     assert settings.exclude == ("tests",)
     assert settings.output_base == "elsewhere" and settings.runs_dir == "runs"

@@ -8,11 +8,11 @@ import pytest
 
 from runall.backends.base import ExitInfo, LaunchSpec
 from runall.backends.slurm.backend import SlurmBackend
-from runall.backends.slurm.render import (SlurmRecord, SlurmSettings, memory_mib, parse_sacct, parse_settings,
-                                          parse_squeue, render_script, time_limit)
+from runall.backends.slurm.parse import SlurmRecord, parse_sacct, parse_squeue
+from runall.backends.slurm.render import memory_mib, render_script, time_limit
+from runall.backends.slurm.settings import SlurmSettings, parse_settings
 from runall.errors import UsageError
-from runall.model import Job
-from runall.run.events import JobStatus
+from runall.model import Job, JobStatus
 
 
 def make_job(**fields) -> Job:

@@ -17,6 +17,8 @@ from typing import Any, Callable
 import pytest
 
 from conftest import SHIM, run_cli
+from runall.model import Job
+from runall.record.manifest import JobRecord
 from runall.tracking.entries import argv_options, job_params, metric_series
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -108,10 +110,9 @@ def test_metric_series_schema_and_flat() -> None:
 
 
 def test_job_params_grid_values_and_resources() -> None:
-    record = {"argv": ["python", "train.py", "--epochs", "2", "--lr", "0.01"],
-              "job": {"params": {"lr": 0.01, "--depth": 3}, "cpus": 2, "gpus": 0, "memory": None,
-                      "timeout": 60.0, "retries": 1}}
-    assert job_params(record) == {"epochs": "2", "lr": "0.01", "depth": "3", "resources.cpus": "2",
+    job = Job("t", "train.py", ["python", "train.py", "--epochs", "2", "--lr", "0.01"],
+              params={"lr": 0.01, "--depth": 3}, cpus=2, gpus=0, memory=None, timeout=60.0, retries=1)
+    assert job_params(JobRecord(job)) == {"epochs": "2", "lr": "0.01", "depth": "3", "resources.cpus": "2",
                                   "resources.gpus": "0", "resources.timeout": "60.0", "resources.retries": "1"}
 
 

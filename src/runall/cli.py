@@ -1,17 +1,27 @@
-"""The command line: the composition of the stages, and the only module that knows them all."""
+"""The command line: parse it, resolve the configuration once, then run a chain of small tasks.
+
+This is the only module that sees `argparse`. The parser is built from the option table
+(`runall.options`); `configure` resolves command line, `[tool.runall]` and defaults into an
+`Invocation`; `TASKS` is the pipeline: each task takes the previous task's result and the
+invocation and returns the next input, or an exit code to stop with (nox's `tasks.py` loop).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from runall import __version__
+from runall.config import (ExecutionOptions, Project, ReportOptions, Sourced, read_project, recorded_values,
+                           resolve_values)
 from runall.errors import EXIT_INTERRUPTED, UsageError
 from runall.model import Job
+from runall.options import GROUPS, OPTIONS
 from runall.plan.discovery import Discovery, discover
 from runall.plan.flags.analyser import ScriptFlags
 from runall.plan.flags.cache import FlagCache
@@ -20,61 +30,55 @@ from runall.plan.grid import parse_grid_option
 from runall.plan.jobfile import load_jobfile
 from runall.plan.jobs import GlobalValues, build_jobs
 from runall.plan.selection import select
-from runall.plan.settings import Settings, load_settings
-from runall.run.options import add_arguments as add_execution_arguments
-from runall.view.preview import print_dry_run, print_inspect, print_list
+from runall.plan.settings import Settings, settings_from
+from runall.view.preview import print_inspect, print_list
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """All options, grouped by the stage that uses them."""
+    """All options, grouped by the stage that uses them; unset options stay None."""
     parser = argparse.ArgumentParser(
         prog="run_all_training.py",
         description="Discover every training script in a repository and run them all.")
     parser.add_argument("--version", action="version", version=f"runall {__version__}")
-    parser.add_argument("--root", help="repository to work on (default: nearest folder above the "
-                        "current one holding pyproject.toml or .git)")
-    preview = parser.add_argument_group("preview")
-    preview.add_argument("--list", action="store_true", help="list the selected jobs and exit")
-    preview.add_argument("--dry-run", action="store_true", help="print each job's exact command and exit")
-    preview.add_argument("--inspect", nargs="+", metavar="FILE",
-                         help="show the options and roles the flags stage sees in FILEs")
-    preview.add_argument("--format", choices=("text", "json"), default="text",
-                         help="output of --list, --dry-run and --inspect")
-    preview.add_argument("--why", action="store_true",
-                         help="with --list: every file discovery looked at, taken or not, and why")
-    selection = parser.add_argument_group("selection")
-    selection.add_argument("--only", nargs="+", action="extend", metavar="ID",
-                           help="run only these job ids or globs (e.g. 'alz*')")
-    selection.add_argument("--exclude", nargs="+", action="extend", metavar="ID",
-                           help="skip these job ids or globs")
-    selection.add_argument("--tag", action="append", metavar="TAG",
-                           help="run only jobs with this tag; repeatable (any of them)")
-    selection.add_argument("-k", dest="keywords", metavar="EXPR",
-                           help="run jobs whose id or tags match, e.g. 'alz and not structured'")
-    values = parser.add_argument_group(
-        "values for every job", "each is passed only through the option the script itself uses")
-    values.add_argument("--epochs", type=int)
-    values.add_argument("--folds", type=int)
-    values.add_argument("--batch-size", type=int)
-    values.add_argument("--seed", type=int)
-    values.add_argument("--data-path", help="data file or folder (made absolute)")
-    values.add_argument("--output-base", help="parent of each job's output directory (default: results)")
-    values.add_argument("--extra-arg", action="append", default=[], metavar="ARG",
-                        help="appended to every job's command; repeatable (use --extra-arg=--flag)")
-    values.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
-                        help="one job per value (and per combination, when repeated) for every "
-                             "script that has option NAME")
-    discovery = parser.add_argument_group("discovery and configuration")
-    discovery.add_argument("--include", action="append", default=[], metavar="GLOB",
-                           help="take files matching GLOB whenever they are entry points, training call "
-                                "found or not; repeatable; adds to [tool.runall] include")
-    discovery.add_argument("--exclude-path", action="append", default=[], metavar="GLOB",
-                           help="never take files under or matching GLOB; repeatable; adds to "
-                                "[tool.runall] exclude")
-    discovery.add_argument("--config", metavar="FILE", help="job file (default: runall.yaml)")
-    discovery.add_argument("--no-cache", action="store_true", help="re-read every script's flags")
-    add_execution_arguments(parser)
+    groups: dict[str, Any] = {}
+    exclusive: dict[str, Any] = {}
+    for option in OPTIONS:
+        if not option.flags:
+            continue
+        if option.group not in groups:
+            title = GROUPS[option.group]
+            groups[option.group] = parser.add_argument_group(*title.split(": ", 1)) if title else parser
+        target = groups[option.group]
+        extra = dict(option.argparse)
+        if "exclusive" in extra:
+            name = extra.pop("exclusive")
+            target = exclusive.setdefault(name, target.add_mutually_exclusive_group())
+        if extra.get("action") == "boolean_optional":
+            extra["action"] = argparse.BooleanOptionalAction
+        if option.kind in ("int", "float") and "action" not in extra:
+            extra["type"] = int if option.kind == "int" else float
+        if option.choices:
+            extra["choices"] = option.choices
+        target.add_argument(*option.flags, dest=option.dest, default=None, help=option.help or None, **extra)
     return parser
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One command line, resolved: the repository, its configuration and every option's value."""
+
+    cli: Mapping[str, Any]              # what the command line gave (None: not given), paths absolute
+    root: Path
+    project: Project
+    values: Mapping[str, Sourced]
+    settings: Settings
+
+    def value(self, dest: str) -> Any:
+        return self.values[dest].value
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.settings.runs_path
 
 
 def find_root(start: Path) -> Path:
@@ -85,37 +89,100 @@ def find_root(start: Path) -> Path:
     return start
 
 
+def configure(cli: Mapping[str, Any]) -> Invocation:
+    """Resolve the command line's values against the repository's configuration."""
+    root = Path(cli["root"]).resolve() if cli.get("root") else find_root(Path.cwd())
+    if not root.is_dir():
+        raise UsageError(f"repository root {root} is not a directory", where="--root")
+    given = dict(cli)
+    if given.get("config"):
+        if not Path(given["config"]).is_file():
+            raise UsageError(f"job file {given['config']!r} does not exist", where="--config")
+        given["config"] = os.path.abspath(given["config"])
+    project = read_project(root)
+    values = resolve_values(given, project)
+    return Invocation(given, root, project, values, settings_from(root, values))
+
+
+def parse(argv: Sequence[str] | None = None) -> Invocation:
+    """`configure` for an argv list, as `main` does it (tests build invocations this way)."""
+    return configure(vars(build_parser().parse_args(argv)))
+
+
 def _warn(message: str) -> None:
     print(f"runall: warning: {message}", file=sys.stderr)
 
 
-def _global_values(args: argparse.Namespace, settings: Settings) -> GlobalValues:
-    for name in ("epochs", "folds", "batch_size"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise UsageError(f"must be at least 1, got {value}", where=f"--{name.replace('_', '-')}")
-    return GlobalValues(
-        epochs=args.epochs, folds=args.folds, batch_size=args.batch_size, seed=args.seed,
-        data_path=os.path.abspath(args.data_path) if args.data_path else None,
-        output_base=settings.output_base, extra_args=tuple(args.extra_arg))
+def _session() -> ModuleType:
+    """The execution stage, imported only when a run needs it: `--list` stays fast."""
+    from runall.run import session
+
+    return session
 
 
-def collect_jobs(settings: Settings, values: GlobalValues,
-                 cli_grid: dict[str, list[str]]) -> tuple[list[Job], Discovery]:
-    """Discovery, the job file, flags and jobs: every job the repository defines, and what
-    discovery decided."""
-    found = discover(settings)
+# -- the tasks ---------------------------------------------------------------------------------
+
+def inspect(previous: Any, inv: Invocation) -> Any:
+    """`--inspect FILE...`: what the flags stage sees in each file."""
+    if not inv.value("inspect"):
+        return previous
+    cache = FlagCache(None)
+    aliases = merge_aliases(inv.settings.aliases)
+    results = [cache.sniff(Path(path)) for path in inv.value("inspect")]
+    print_inspect(results, [roles_for(r, aliases) for r in results], inv.value("format"))
+    return 0
+
+
+def status(previous: Any, inv: Invocation) -> Any:
+    """`--status [RUN_ID]`: ask the cluster about a detached run once."""
+    if not inv.value("status"):
+        return previous
+    from runall.record.manifest import Manifest, resolve_run_dir
+
+    manifest = Manifest.load(resolve_run_dir(inv.runs_dir, inv.value("status")))
+    return _session().status(manifest, run_request(inv, manifest))
+
+
+def resume(previous: Any, inv: Invocation) -> Any:
+    """`--resume [RUN_ID]`: rerun what did not succeed in an earlier run, with its recorded options."""
+    if not inv.value("resume"):
+        return previous
+    from runall.record.manifest import Manifest, resolve_run_dir
+
+    manifest = Manifest.load(resolve_run_dir(inv.runs_dir, inv.value("resume")))
+    return _session().resume(manifest, run_request(inv, manifest))
+
+
+@dataclass(frozen=True)
+class Collected:
+    """The selected jobs, and what discovery decided on the way (for `--why`)."""
+
+    jobs: list[Job]
+    found: Discovery
+
+
+def collect(previous: Any, inv: Invocation) -> Collected:
+    """Discovery, the job file, flags and jobs, then the selection: the jobs this command is about.
+    Finding no job at all is an error saying what discovery looked at."""
+    found = discover(inv.settings)
     for problem in found.problems:
         _warn(problem)
-    declared = load_jobfile(settings.inside_root(settings.config, "config"), settings.root)
+    declared = load_jobfile(inv.settings.config_path, inv.root)
     scripts = found.scripts + [d.script for d in declared if d.script not in found.scripts]
-    cache = FlagCache(settings.root / ".runall-cache" / "flags.json" if settings.cache else None)
-    flags: dict[str, ScriptFlags] = {script: cache.sniff(settings.root / script) for script in scripts}
+    cache = FlagCache(inv.root / ".runall-cache" / "flags.json" if inv.settings.cache else None)
+    flags: dict[str, ScriptFlags] = {script: cache.sniff(inv.root / script) for script in scripts}
     cache.save()
-    return build_jobs(flags, values, merge_aliases(settings.aliases), declared, cli_grid, found.scripts), found
+    jobs = build_jobs(flags, global_values(inv), merge_aliases(inv.settings.aliases), declared,
+                      parse_grid_option(list(inv.value("grid"))), found.scripts)
+    if not jobs:
+        if inv.value("list") or inv.value("why"):
+            show_list(Collected(jobs, found), inv)
+        raise UsageError(nothing_found(found, inv.root))
+    return Collected(select(jobs, inv.value("only"), inv.value("exclude"), inv.value("tag"), inv.value("keywords")),
+                     found)
 
 
-def _nothing_found(found: Discovery, root: Path) -> str:
+def nothing_found(found: Discovery, root: Path) -> str:
     """Why no job came out of discovery: what was looked at and the commonest reasons."""
     reasons = ", ".join(f"{count} {kind}" for kind, count in found.commonest())
     return (f"no training scripts found under {root}: looked at {found.files_looked_at} Python file(s)"
@@ -123,63 +190,85 @@ def _nothing_found(found: Discovery, root: Path) -> str:
             + "; `--list --why` shows every decision, `--include GLOB` takes entry points by name")
 
 
-def _inspect(args: argparse.Namespace, settings: Settings) -> int:
-    cache = FlagCache(None)
-    aliases = merge_aliases(settings.aliases)
-    results = [cache.sniff(Path(path)) for path in args.inspect]
-    print_inspect(results, [roles_for(r, aliases) for r in results], args.format)
+def show_list(collected: Collected, inv: Invocation) -> Any:
+    """`--list` (`--why` implies it): the selected jobs, with discovery's decisions for `--why`."""
+    if not (inv.value("list") or inv.value("why")):
+        return collected.jobs
+    print_list(collected.jobs, inv.value("format"), collected.found.decisions if inv.value("why") else None)
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    root = Path(args.root).resolve() if args.root else find_root(Path.cwd())
-    overrides = {"output_base": args.output_base, "runs_dir": args.runs_dir,
-                 "config": os.path.abspath(args.config) if args.config else None,
-                 "cache": False if args.no_cache else None,
-                 "include_cli": tuple(args.include), "exclude_cli": tuple(args.exclude_path)}
-    settings, config = load_settings(root, overrides)
-    if args.config and not Path(args.config).is_file():
-        raise UsageError(f"job file {args.config!r} does not exist", where="--config")
-    if args.inspect:
-        return _inspect(args, settings)
-    args.runs_dir = args.runs_dir or settings.runs_dir
-    if args.status:     # --backend slurm --detach runs: ask Slurm once
-        return _execution().status(args, settings.root)
-    if args.resume:
-        return _execution().resume(args, settings.root, config=config)
-    jobs, found = collect_jobs(settings, _global_values(args, settings), parse_grid_option(args.grid))
-    if not jobs:
-        if args.list or args.why:
-            print_list(jobs, args.format, found.decisions if args.why else None)
-        raise UsageError(_nothing_found(found, settings.root))
-    jobs = select(jobs, args.only, args.exclude, args.tag, args.keywords)
-    if args.list or args.why:
-        print_list(jobs, args.format, found.decisions if args.why else None)
-        return 0
-    execution = _execution()
-    if args.dry_run and execution.backend_name(args, config) == "slurm":
-        return execution.print_slurm_scripts(args, jobs, settings.root, settings.to_dict(), config)
-    if args.dry_run:
-        print_dry_run(jobs, str(settings.root), args.format)
-        return 0
+def dry_run(jobs: list[Job], inv: Invocation) -> Any:
+    """`--dry-run`: what each job would run (or submit), without running anything."""
+    if not inv.value("dry_run"):
+        return jobs
+    if inv.value("format") == "json":
+        print_list(jobs, "json")
+    else:
+        sys.stdout.write(_session().preview(jobs, run_request(inv)))
+    return 0
+
+
+def execute(jobs: list[Job], inv: Invocation) -> int:
+    """Run the jobs (or submit them, detached)."""
     if not jobs:
         _warn("no job selected; nothing to run")
         return 0
-    return execution.run_jobs(args, jobs, settings.root, settings.to_dict(), config=config)
+    return int(_session().start(jobs, run_request(inv)))
 
 
-def _execution() -> ModuleType:
-    """The execution stage, imported only when a run needs it: `--list` stays fast."""
-    from runall.run import command
+TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, resume, collect, show_list, dry_run, execute)
 
-    return command
+
+def run_tasks(inv: Invocation) -> int:
+    """Hand each task's result to the next until one returns an exit code."""
+    value: Any = None
+    for task in TASKS:
+        value = task(value, inv)
+        if isinstance(value, int):
+            return value
+    raise AssertionError("the last task returns an exit code")
+
+
+# -- what the tasks hand on --------------------------------------------------------------------
+
+def global_values(inv: Invocation) -> GlobalValues:
+    """The values given once for every job."""
+    data_path = inv.value("data_path")
+    return GlobalValues(
+        epochs=inv.value("epochs"), folds=inv.value("folds"), batch_size=inv.value("batch_size"),
+        seed=inv.value("seed"), data_path=os.path.abspath(data_path) if data_path else None,
+        output_base=inv.settings.output_base, extra_args=tuple(inv.value("extra_arg")))
+
+
+def run_request(inv: Invocation, manifest: Any = None) -> Any:
+    """The execution stage's `RunRequest`; for an earlier run (`manifest`), its recorded options
+    and backend come between `[tool.runall]` and the command line."""
+    from runall.backends import backend_class
+    from runall.tracking.config import resolve as resolve_tracking
+
+    session = _session()
+    values = inv.values
+    recorded_tracking = None
+    if manifest is not None:
+        layer = recorded_values(manifest.meta.get("options") or {}, manifest.meta.get("backend"),
+                                f"recorded in run {manifest.run_id}")
+        values = resolve_values(inv.cli, inv.project, layer)
+        recorded_tracking = manifest.meta.get("tracking")
+    backend = values["backend"].value
+    return session.RunRequest(
+        root=inv.root, runs_dir=inv.runs_dir, execution=ExecutionOptions.from_values(values),
+        report=ReportOptions.from_values(values), backend=backend,
+        backend_settings=backend_class(backend).parse_settings(inv.project),
+        tracking=resolve_tracking(values, inv.project, inv.root, recorded_tracking),
+        run_id=values["run_id"].value, detach=values["detach"].value, settings=inv.settings.to_dict())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `runall` and `run_all_training.py`; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        return _run(args)
+        return run_tasks(configure(vars(args)))
     except UsageError as exc:
         print(f"runall: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -189,3 +278,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("runall: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+

@@ -1,9 +1,32 @@
-"""Plain data passed between the stages: a job and its resources."""
+"""Plain data passed between the stages: a job with its resources, and the states it goes through."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+class JobStatus(str, enum.Enum):
+    """Lifecycle of one job in a run; the value is what the manifest stores."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMEOUT = "TIMEOUT"
+    CANCELLED = "CANCELLED"
+    SKIPPED = "SKIPPED"
+
+    @property
+    def final(self) -> bool:
+        """True for states a job ends in (nothing further happens to it in this run)."""
+        return self not in (JobStatus.PENDING, JobStatus.RUNNING)
+
+    @property
+    def retryable(self) -> bool:
+        """Only crashes and timeouts are retried."""
+        return self in (JobStatus.FAILED, JobStatus.TIMEOUT)
 
 
 @dataclass

@@ -1,16 +1,25 @@
-"""The backend interface: how the runner starts, polls and stops one job attempt.
+"""The backend protocol: how the runner starts, polls and stops job attempts, and what else
+differs between places jobs run (capacity, previews, detached runs).
 
-The runner and scheduler know nothing about processes; a backend (local subprocesses
-now, Slurm later) implements this protocol.
+The runner and scheduler know nothing about processes or clusters; each backend package
+(`local`, `slurm`, ...) implements `Backend` and is found through the registry in
+`runall.backends`.
 """
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Protocol, Sequence, TypeVar
 
-from runall.run.events import JobStatus
+from runall.model import Job, JobStatus
+
+if TYPE_CHECKING:
+    from runall.config import ExecutionOptions, Project
+    from runall.run.resources import Capacity
+
+TOKEN_VAR = "RUNALL_JOB_TOKEN"     # set in every attempt's environment: what finds its leftovers
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,14 @@ class ExitInfo:
     reason: str | None = None
 
 
+def signal_name(signum: int) -> str:
+    """`SIGTERM` for 15; `SIG99` for a number with no name."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"SIG{signum}"
+
+
 class Handle(Protocol):
     """A started attempt; `pid` is None where the backend has no local process."""
 
@@ -52,7 +69,7 @@ class Handle(Protocol):
     def pid(self) -> int | None: ...
 
     def ref(self) -> dict[str, Any]:
-        """JSON-ready reference stored in the manifest, for `Backend.kill_stale`; has the token."""
+        """JSON-ready reference stored in the manifest, for `kill_stale`/`reattach`; has the token."""
         ...
 
 
@@ -60,7 +77,34 @@ H = TypeVar("H", bound=Handle)
 
 
 class Backend(Protocol[H]):
-    """Starts, watches and stops job attempts."""
+    """Starts, watches and stops job attempts; says what room there is and what it would submit.
+
+    Class attributes: `name` (what `--backend` takes), `counts_local_memory` (whether the
+    scheduler weighs this machine's free memory), `can_detach` (whether `--detach` and
+    `--status` work: attempts outlive the orchestrator and can be found again by `reattach`).
+    """
+
+    name: ClassVar[str]
+    counts_local_memory: ClassVar[bool]
+    can_detach: ClassVar[bool]
+
+    @classmethod
+    def parse_settings(cls, project: Project) -> Any:
+        """This backend's own settings (e.g. `[tool.runall.slurm]`), validated with located errors."""
+        ...
+
+    @classmethod
+    def create(cls, jobs: Sequence[Job], options: ExecutionOptions, settings: Any) -> "Backend[H]":
+        """The backend for one run of `jobs`."""
+        ...
+
+    def capacity(self) -> Capacity:
+        """The room jobs share: this machine's cores/GPUs/memory, or a cluster's."""
+        ...
+
+    def preview(self, specs: Sequence[LaunchSpec]) -> str:
+        """`--dry-run`: what starting each spec would run or submit; runs nothing."""
+        ...
 
     def start(self, spec: LaunchSpec) -> H:
         """Start an attempt; raises OSError when it cannot be started."""
@@ -78,7 +122,15 @@ class Backend(Protocol[H]):
         """Stop an attempt and everything it started, at once."""
         ...
 
-    def kill_stale(self, refs: Sequence[dict[str, Any]]) -> int:
+    def describe(self, ref: Mapping[str, Any]) -> str:
+        """Where an attempt runs, for people: `pid 4242`, `Slurm job 17`."""
+        ...
+
+    def reattach(self, ref: Mapping[str, Any]) -> H:
+        """A handle for an attempt started by an earlier orchestrator (`can_detach` backends)."""
+        ...
+
+    def kill_stale(self, refs: Sequence[Mapping[str, Any]]) -> int:
         """Stop what is left of attempts started by an orchestrator that died; returns a count.
 
         Each ref is a `Handle.ref()` from the manifest, or only `{"token": ...}` where the

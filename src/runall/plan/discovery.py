@@ -177,9 +177,8 @@ class _Walker:
         self.found = Discovery()
         self.seen_dirs: set[tuple[int, int]] = set()
         self.seen_files: set[str] = set()
-        where = "[tool.runall]" if settings.source != "defaults" else "default"
-        self.pruned = _Patterns(tuple((p, f"{where} legacy") for p in settings.legacy)
-                                + tuple((p, f"{where} exclude") for p in settings.exclude)
+        self.pruned = _Patterns(tuple((p, "[tool.runall] legacy") for p in settings.legacy)
+                                + tuple((p, "[tool.runall] exclude") for p in settings.exclude)
                                 + tuple((p, "--exclude-path") for p in settings.exclude_cli)
                                 + ((settings.runs_dir, "runs_dir"), (settings.output_base, "output_base")))
         # Directories matching a pattern are pruned before descending: files need only the patterns
@@ -385,7 +384,7 @@ def discover(settings: Settings) -> Discovery:
     """Find the training scripts under `settings.roots`; problems are reported, never raised."""
     walker = _Walker(settings)
     for root in settings.roots:
-        start = settings.inside_root(root, "roots")
+        start = (settings.root / root).resolve()     # checked to be inside the root by settings_from
         if not start.is_dir():
             walker.found.problems.append(f"{root}: configured root is not a directory, skipped")
             continue

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from runall.record.manifest import MANIFEST
+from runall.errors import UsageError
+from runall.model import JobStatus
+from runall.record.manifest import MANIFEST, Manifest
 
 
 def expected_durations(runs_dir: Path, max_runs: int = 20) -> dict[str, float]:
@@ -18,12 +19,12 @@ def expected_durations(runs_dir: Path, max_runs: int = 20) -> dict[str, float]:
     durations: dict[str, float] = {}
     for path in manifests:
         try:
-            jobs = json.loads(path.read_text(encoding="utf-8"))["jobs"]
-        except (OSError, ValueError, KeyError, TypeError):
+            records = Manifest.load(path.parent).records()
+        except UsageError:
             continue
-        for rec in jobs:
-            if rec.get("status") == "SUCCEEDED" and isinstance(rec.get("duration"), (int, float)):
-                durations.setdefault(rec["id"], float(rec["duration"]))
+        for rec in records:
+            if rec.status is JobStatus.SUCCEEDED and isinstance(rec.duration, (int, float)):
+                durations.setdefault(rec.id, float(rec.duration))
     return durations
 
 

@@ -15,7 +15,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    from runall.record.manifest import JobRecord, Manifest
 
 PREFERRED = ("roc_auc", "r2", "balanced_accuracy", "f1", "accuracy", "mae", "rmse", "loss")
 LOWER_IS_BETTER = frozenset({"mae", "mse", "rmse", "mape", "loss", "error", "err", "nll", "brier", "perplexity"})
@@ -85,15 +88,14 @@ def primary_metric(doc: dict[str, Any], values: dict[str, float]) -> str | None:
     return next((m for m in PREFERRED if m in values), next(iter(values), None))
 
 
-def job_metrics(record: dict[str, Any], root: Path) -> JobMetrics:
+def job_metrics(record: JobRecord, root: Path) -> JobMetrics:
     """A manifest record with the metrics its job wrote in this run (none when stale or unreadable)."""
-    job = JobMetrics(record["id"], record["status"], record.get("duration"),
-                     dict((record.get("job") or {}).get("params") or {}))
-    if not record.get("metrics"):
+    job = JobMetrics(record.id, record.status.value, record.duration, dict(record.job.params))
+    if not record.metrics:
         return job
-    job.path = root / record["metrics"]
+    job.path = root / record.metrics
     try:
-        if job.path.stat().st_mtime < _epoch(record.get("start")) - STALE_SLACK:
+        if job.path.stat().st_mtime < _epoch(record.start) - STALE_SLACK:
             return job
         doc = json.loads(job.path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -105,10 +107,9 @@ def job_metrics(record: dict[str, Any], root: Path) -> JobMetrics:
     return job
 
 
-def run_metrics(manifest: dict[str, Any]) -> list[JobMetrics]:
+def run_metrics(manifest: Manifest) -> list[JobMetrics]:
     """Every job of a run with its metrics; paths are relative to the run's recorded root."""
-    root = Path(manifest.get("root") or ".")
-    return [job_metrics(rec, root) for rec in manifest["jobs"]]
+    return [job_metrics(rec, manifest.root) for rec in manifest.records()]
 
 
 def rank(title: str, jobs: Iterable[JobMetrics]) -> Board:

@@ -1,7 +1,10 @@
 """The run manifest: `runs/<run-id>/manifest.json`, rewritten atomically after every change.
 
-It records the run (settings, git state, host, Python) and each job (argv, status,
-attempts, exit code or signal, times, log, outputs); `--resume` and `history` read it back.
+It records the run (settings, git state, host, Python) and one typed `JobRecord` per job
+(argv, status, attempts, exit code or signal, times, log, outputs, every attempt's outcome).
+Records change only through the `Manifest` transitions (`begin_attempt`, `launched`,
+`end_attempt`, `mark`, `reset_for_resume`), and the run's result through `verdict`/`finish`:
+one place for every state change. `--resume`, `--status` and `history` read it back.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, Sequence
 
-from runall.errors import UsageError
-from runall.model import Job
+from runall.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK, UsageError
+from runall.model import Job, JobStatus
 
 MANIFEST = "manifest.json"
 LATEST = "latest"
@@ -48,17 +52,6 @@ def write_text_atomic(path: Path, text: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-
-
-def job_record(job: Job) -> dict[str, Any]:
-    """A fresh PENDING record for one job; `job` keeps the full Job for `Job.from_dict`."""
-    return {
-        "id": job.id, "status": "PENDING", "attempts": 0, "argv": list(job.argv),
-        "exit_code": None, "signal": None, "reason": None,
-        "start": None, "end": None, "duration": None, "pid": None, "gpu_ids": None,
-        "log": None, "output_dir": job.output_dir, "peak_rss": None, "metrics": None,
-        "backend_ref": None, "history": [], "job": job.to_dict(),
-    }
 
 
 def environment_info(root: Path) -> dict[str, Any]:
@@ -154,19 +147,101 @@ class _Writer:
             raise error
 
 
-class Manifest:
-    """One run's manifest: JSON-ready data plus the file it is saved to.
+@dataclass
+class Attempt:
+    """One finished attempt of a job, as the job's history keeps it."""
 
-    Change it only through `set`, `update` and `add_attempt`, so `save` re-encodes just what
-    changed. The file holds one line per job, which keeps rewriting it cheap for big runs.
+    attempt: int
+    status: JobStatus
+    log: str | None = None
+    exit_code: int | None = None
+    signal: str | None = None
+    reason: str | None = None
+    start: str | None = None
+    end: str | None = None
+    duration: float | None = None
+    peak_rss: int | None = None
+    backend_ref: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{name: getattr(self, name) for name in _ATTEMPT_FIELDS}, "status": self.status.value}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Attempt":
+        return cls(**{k: v for k, v in data.items() if k in _ATTEMPT_FIELDS and k != "status"},
+                      status=JobStatus(data["status"]))
+
+
+_ATTEMPT_FIELDS = tuple(f.name for f in fields(Attempt))
+
+
+@dataclass
+class JobRecord:
+    """One job's state in a run: the job, where it stands, and how each attempt ended.
+
+    Fields describe the current (or last) attempt; `history` holds every finished one.
+    Change records only through `Manifest`'s transitions, so every change is saved.
     """
 
-    def __init__(self, run_dir: Path, data: dict[str, Any]) -> None:
+    job: Job
+    status: JobStatus = JobStatus.PENDING
+    attempts: int = 0
+    exit_code: int | None = None
+    signal: str | None = None
+    reason: str | None = None
+    start: str | None = None
+    end: str | None = None
+    duration: float | None = None
+    pid: int | None = None
+    gpu_ids: list[str] | None = None
+    log: str | None = None                   # relative to the run directory
+    peak_rss: int | None = None
+    metrics: str | None = None               # metrics.json relative to the root, when written
+    backend_ref: dict[str, Any] | None = None
+    history: list[Attempt] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.job.id
+
+    @property
+    def required(self) -> bool:
+        return self.job.required
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: one line of manifest.json."""
+        return {"id": self.job.id, "status": self.status.value, "attempts": self.attempts, "argv": self.job.argv,
+                "exit_code": self.exit_code, "signal": self.signal, "reason": self.reason, "start": self.start,
+                "end": self.end, "duration": self.duration, "pid": self.pid, "gpu_ids": self.gpu_ids,
+                "log": self.log, "output_dir": self.job.output_dir, "peak_rss": self.peak_rss,
+                "metrics": self.metrics, "backend_ref": self.backend_ref,
+                "history": [a.to_dict() for a in self.history], "job": self.job.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "JobRecord":
+        plain = {k: data.get(k) for k in _RECORD_SCALARS}
+        return cls(Job.from_dict(data["job"]), JobStatus(data["status"]), int(data.get("attempts") or 0),
+                   **plain, history=[Attempt.from_dict(a) for a in data.get("history") or []])
+
+
+_RECORD_SCALARS = ("exit_code", "signal", "reason", "start", "end", "duration", "pid", "gpu_ids", "log",
+                   "peak_rss", "metrics", "backend_ref")
+
+
+class Manifest:
+    """One run's manifest: run-level fields (`meta`), one `JobRecord` per job, and the file.
+
+    Every change goes through a method here (the transitions below, or `set_meta`), which
+    marks what changed, so `save` re-encodes only those jobs' lines: the file holds one line
+    per job, which keeps rewriting it cheap for big runs.
+    """
+
+    def __init__(self, run_dir: Path, meta: dict[str, Any], records: Iterable[JobRecord]) -> None:
         self.run_dir = run_dir
-        self.data = data
-        self._records: dict[str, dict[str, Any]] = {rec["id"]: rec for rec in data["jobs"]}
-        self._index = {rec["id"]: i for i, rec in enumerate(data["jobs"])}
-        self._lines: list[str] = [_job_line(rec) for rec in data["jobs"]]    # one JSON line per job
+        self.meta = meta
+        self._records: dict[str, JobRecord] = {rec.id: rec for rec in records}
+        self._index = {job_id: i for i, job_id in enumerate(self._records)}
+        self._lines: list[str] | None = None    # one JSON line per job, encoded at the first save
         self._stale: set[str] = set()            # jobs whose line must be encoded again
         self._head: str | None = None            # everything but the jobs, while unchanged
         self._changed = True                     # since the last save
@@ -178,22 +253,26 @@ class Manifest:
 
     @property
     def run_id(self) -> str:
-        return str(self.data["run_id"])
+        return str(self.meta["run_id"])
+
+    @property
+    def status(self) -> str:
+        """The run's state: running, succeeded, failed, interrupted or submitted (detached)."""
+        return str(self.meta.get("status"))
+
+    @property
+    def root(self) -> Path:
+        return Path(self.meta.get("root") or ".")
 
     @classmethod
-    def create(cls, run_dir: Path, jobs: Iterable[Job], *, root: Path, settings: dict[str, Any],
-               options: dict[str, Any], extra: dict[str, Any] | None = None) -> "Manifest":
+    def create(cls, run_dir: Path, jobs: Iterable[Job], *, root: Path, meta: Mapping[str, Any]) -> "Manifest":
         """Start a new run directory and write its first manifest (all jobs PENDING)."""
         run_dir.mkdir(parents=True, exist_ok=False)
         (run_dir / "logs").mkdir()
-        data = {
-            "format": FORMAT_VERSION, "run_id": run_dir.name, "status": "running", "exit_code": None,
-            "created": iso(time.time()), "finished": None, "resumed": [],
-            "root": str(root), "settings": settings, "options": options,
-            **environment_info(root), **(extra or {}),
-            "jobs": [job_record(job) for job in jobs],
-        }
-        manifest = cls(run_dir, data)
+        head = {"format": FORMAT_VERSION, "run_id": run_dir.name, "status": "running", "exit_code": None,
+                "created": iso(time.time()), "finished": None, "resumed": [], "root": str(root),
+                **environment_info(root), **meta}
+        manifest = cls(run_dir, head, (JobRecord(job) for job in jobs))
         manifest.save()
         return manifest
 
@@ -203,35 +282,88 @@ class Manifest:
         path = run_dir / MANIFEST
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(run_dir, data)
+            records = [JobRecord.from_dict(rec) for rec in data.pop("jobs")]
+            return cls(run_dir, data, records)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"cannot read run manifest: {exc}", where=str(path)) from None
 
-    def record(self, job_id: str) -> dict[str, Any]:
-        """One job's record (read it; change it with `update`)."""
+    def record(self, job_id: str) -> JobRecord:
+        """One job's record (read it; change it through the transitions)."""
         return self._records[job_id]
 
-    def records(self) -> list[dict[str, Any]]:
-        jobs: list[dict[str, Any]] = self.data["jobs"]
-        return jobs
+    def records(self) -> list[JobRecord]:
+        return list(self._records.values())
 
-    def set(self, **fields: Any) -> None:
+    def to_dict(self) -> dict[str, Any]:
+        """The whole manifest as JSON-ready data, as manifest.json holds it."""
+        return {**self.meta, "jobs": [rec.to_dict() for rec in self._records.values()]}
+
+    # -- transitions -------------------------------------------------------------------------
+
+    def begin_attempt(self, job_id: str, number: int, log: str, start: float, gpu_ids: Sequence[str]) -> None:
+        """PENDING -> RUNNING: attempt `number` is being started; last attempt's outcome cleared."""
+        self._change(job_id, status=JobStatus.RUNNING, attempts=number, start=iso(start), end=None,
+                     duration=None, exit_code=None, signal=None, reason=None, peak_rss=None, metrics=None,
+                     log=log, gpu_ids=list(gpu_ids), pid=None, backend_ref=None)
+
+    def launched(self, job_id: str, pid: int | None, backend_ref: dict[str, Any] | None) -> None:
+        """The backend has the attempt: where to find it again."""
+        self._change(job_id, pid=pid, backend_ref=backend_ref)
+
+    def end_attempt(self, job_id: str, status: JobStatus, *, end: float, retry: bool = False,
+                    exit_code: int | None = None, signal: str | None = None, reason: str | None = None,
+                    peak_rss: int | None = None, metrics: str | None = None) -> None:
+        """RUNNING -> a final state (or PENDING again when `retry`): the attempt joins the history."""
+        record = self._records[job_id]
+        start = _epoch(record.start) if record.start else end
+        outcome = dict(exit_code=exit_code, signal=signal, reason=reason, end=iso(end),
+                       duration=round(end - start, 3), peak_rss=peak_rss)
+        record.history.append(Attempt(record.attempts, status, record.log, start=record.start,
+                                      backend_ref=record.backend_ref, **outcome))
+        self._change(job_id, status=JobStatus.PENDING if retry else status, metrics=metrics, backend_ref=None,
+                     **outcome)
+
+    def mark(self, job_id: str, status: JobStatus, reason: str) -> None:
+        """A job that will not (or not again) start becomes final: SKIPPED or CANCELLED."""
+        self._change(job_id, status=status, reason=reason)
+
+    def reset_for_resume(self, job_id: str) -> None:
+        """Make a job PENDING again for `--resume`; an attempt left RUNNING counts as CANCELLED."""
+        record = self._records[job_id]
+        if record.status is JobStatus.RUNNING:
+            record.history.append(Attempt(record.attempts, JobStatus.CANCELLED, record.log, start=record.start,
+                                          reason="orchestrator ended while it ran", backend_ref=record.backend_ref))
+        self._change(job_id, status=JobStatus.PENDING, reason=None, backend_ref=None)
+
+    def verdict(self, interrupted: bool = False) -> tuple[str, int]:
+        """The run's state and exit code: interrupted (130), else succeeded (0) when every required
+        job succeeded, else failed (1)."""
+        if interrupted:
+            return "interrupted", EXIT_INTERRUPTED
+        if all(rec.status is JobStatus.SUCCEEDED or not rec.required for rec in self._records.values()):
+            return "succeeded", EXIT_OK
+        return "failed", EXIT_JOB_FAILED
+
+    def finish(self, interrupted: bool = False) -> int:
+        """Record the verdict and the end time; returns the exit code."""
+        state, code = self.verdict(interrupted)
+        self.set_meta(status=state, exit_code=code, finished=iso(time.time()))
+        return code
+
+    def set_meta(self, **values: Any) -> None:
         """Change run-level fields."""
-        self.data.update(fields)
+        self.meta.update(values)
         self._head = None
         self._changed = True
 
-    def update(self, job_id: str, **fields: Any) -> None:
-        """Change fields of one job's record."""
-        self._records[job_id].update(fields)
+    def _change(self, job_id: str, **values: Any) -> None:
+        record = self._records[job_id]
+        for name, value in values.items():
+            setattr(record, name, value)
         self._stale.add(job_id)
         self._changed = True
 
-    def add_attempt(self, job_id: str, attempt: dict[str, Any]) -> None:
-        """Append to a job's attempt history."""
-        self._records[job_id]["history"].append(attempt)
-        self._stale.add(job_id)
-        self._changed = True
+    # -- persistence ---------------------------------------------------------------------------
 
     def save(self, wait: bool = True) -> None:
         """Rewrite manifest.json atomically (temporary file, fsync, rename) if anything changed.
@@ -247,16 +379,23 @@ class Manifest:
     def encode(self) -> str:
         """The manifest as JSON text: run fields indented, then one line per job."""
         if self._head is None:
-            head = json.dumps({k: v for k, v in self.data.items() if k != "jobs"}, indent=1, default=str)
-            self._head = head[:-2] + ',\n "jobs": [\n' if len(self.data) > 1 else '{\n "jobs": [\n'
-        for job_id in self._stale:
-            self._lines[self._index[job_id]] = _job_line(self._records[job_id])
+            head = json.dumps(self.meta, indent=1, default=str)
+            self._head = head[:-2] + ',\n "jobs": [\n' if self.meta else '{\n "jobs": [\n'
+        if self._lines is None:
+            self._lines = [_job_line(rec) for rec in self._records.values()]
+        else:
+            for job_id in self._stale:
+                self._lines[self._index[job_id]] = _job_line(self._records[job_id])
         self._stale.clear()
         return self._head + ",\n".join(self._lines) + "\n ]\n}\n"
 
 
-def _job_line(record: dict[str, Any]) -> str:
-    return "  " + json.dumps(record, separators=(", ", ": "), default=str)
+def _job_line(record: JobRecord) -> str:
+    return "  " + json.dumps(record.to_dict(), separators=(", ", ": "), default=str)
+
+
+def _epoch(iso_time: str) -> float:
+    return datetime.fromisoformat(iso_time).timestamp()
 
 
 def update_latest(runs_dir: Path, run_id: str) -> None:

@@ -1,6 +1,6 @@
 """Machine-readable reports of a run: JSON (`--report-json`) and JUnit XML (`--junit-xml`).
 
-Both are pure functions of the manifest data; the JSON schema is documented in
+Both are pure functions of the manifest; the JSON schema is documented in
 TRAINING_USAGE.md ("Progress, summary and reports") and versioned by `SCHEMA_VERSION`.
 """
 
@@ -12,46 +12,47 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from runall.model import JobStatus
 from runall.record.leaderboard import Board, JobMetrics, grids, leaderboards, run_metrics
-from runall.record.manifest import write_text_atomic
+from runall.record.manifest import JobRecord, Manifest, write_text_atomic
 from runall.view.summary import STATUSES, clean, outcome, tail
 
 SCHEMA = "runall.report"
 SCHEMA_VERSION = 1
-_FAILURES = ("FAILED", "TIMEOUT")
-_SKIPS = ("SKIPPED", "CANCELLED")
-_UNFINISHED = ("PENDING", "RUNNING")
+_FAILURES = (JobStatus.FAILED, JobStatus.TIMEOUT)
+_SKIPS = (JobStatus.SKIPPED, JobStatus.CANCELLED)
+_UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING)
 
 
-def json_report(manifest: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+def json_report(manifest: Manifest) -> dict[str, Any]:
     """The JSON report (schema `runall.report`, version 1): run, counts, jobs, leaderboards, grids."""
-    root = Path(manifest.get("root") or ".")
+    meta, run_dir = manifest.meta, manifest.run_dir
     metrics = {job.id: job for job in run_metrics(manifest)}
-    records = manifest["jobs"]
-    counts = {"total": len(records), **{s: sum(r["status"] == s for r in records) for s in STATUSES}}
+    records = manifest.records()
+    counts = {"total": len(records), **{s: sum(r.status.value == s for r in records) for s in STATUSES}}
     return {
         "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
-        "run_id": manifest["run_id"], "run_dir": str(run_dir.resolve()), "root": manifest.get("root"),
-        "status": manifest.get("status"), "exit_code": manifest.get("exit_code"),
-        "created": manifest.get("created"), "finished": manifest.get("finished"),
-        "duration": _seconds_between(manifest.get("created"), manifest.get("finished")),
+        "run_id": manifest.run_id, "run_dir": str(run_dir.resolve()), "root": meta.get("root"),
+        "status": meta.get("status"), "exit_code": meta.get("exit_code"),
+        "created": meta.get("created"), "finished": meta.get("finished"),
+        "duration": _seconds_between(meta.get("created"), meta.get("finished")),
         "counts": counts,
-        "jobs": [_job(rec, run_dir, root, metrics[rec["id"]]) for rec in records],
+        "jobs": [_job(rec, run_dir, manifest.root, metrics[rec.id]) for rec in records],
         "leaderboards": [{"task": b.title or None, **_ranking(b)} for b in leaderboards(metrics.values())],
         "grids": [{"base": b.title, "best": b.best.id if b.best else None, **_ranking(b)}
                   for b in grids(metrics.values())],
     }
 
 
-def _job(rec: dict[str, Any], run_dir: Path, root: Path, metrics: JobMetrics) -> dict[str, Any]:
-    job = rec.get("job") or {}
+def _job(rec: JobRecord, run_dir: Path, root: Path, metrics: JobMetrics) -> dict[str, Any]:
+    job = rec.job
     return {
-        "id": rec["id"], "status": rec["status"], "attempts": rec["attempts"], "required": job.get("required", True),
-        "start": rec.get("start"), "end": rec.get("end"), "duration": rec.get("duration"),
-        "exit_code": rec.get("exit_code"), "signal": rec.get("signal"), "reason": rec.get("reason"),
-        "argv": rec.get("argv"), "log": str(run_dir.resolve() / rec["log"]) if rec.get("log") else None,
-        "output_dir": str(root / rec["output_dir"]) if rec.get("output_dir") else None,
-        "params": job.get("params") or {}, "tags": job.get("tags") or [],
+        "id": rec.id, "status": rec.status.value, "attempts": rec.attempts, "required": job.required,
+        "start": rec.start, "end": rec.end, "duration": rec.duration,
+        "exit_code": rec.exit_code, "signal": rec.signal, "reason": rec.reason,
+        "argv": job.argv, "log": str(run_dir.resolve() / rec.log) if rec.log else None,
+        "output_dir": str(root / job.output_dir) if job.output_dir else None,
+        "params": job.params, "tags": job.tags,
         "metrics": {"path": str(metrics.path), "task": metrics.task, "primary": metrics.primary,
                     "values": metrics.values} if metrics.values else None,
     }
@@ -62,46 +63,43 @@ def _ranking(board: Board) -> dict[str, Any]:
             "ranking": [j.id for j in board.ranked], "unranked": [j.id for j in board.unranked]}
 
 
-def junit_xml(manifest: dict[str, Any], run_dir: Path, tail_lines: int = 30) -> str:
+def junit_xml(manifest: Manifest, tail_lines: int = 30) -> str:
     """One testsuite, one testcase per job: `failure` with the log tail for FAILED/TIMEOUT,
     `skipped` for SKIPPED/CANCELLED, `error` for a job the run never finished."""
-    records = manifest["jobs"]
-    failures = sum(r["status"] in _FAILURES for r in records)
-    skipped = sum(r["status"] in _SKIPS for r in records)
-    errors = sum(r["status"] in _UNFINISHED for r in records)
+    meta, run_dir, records = manifest.meta, manifest.run_dir, manifest.records()
+    failures = sum(r.status in _FAILURES for r in records)
+    skipped = sum(r.status in _SKIPS for r in records)
+    errors = sum(r.status in _UNFINISHED for r in records)
     totals = {"tests": str(len(records)), "failures": str(failures), "errors": str(errors), "skipped": str(skipped),
-              "time": _time(_seconds_between(manifest.get("created"), manifest.get("finished")))}
+              "time": _time(_seconds_between(meta.get("created"), meta.get("finished")))}
     suites = ET.Element("testsuites", name="runall", **totals)
-    suite = ET.SubElement(suites, "testsuite", name=f"runall {clean(manifest['run_id'])}", **totals,
-                          timestamp=_timestamp(manifest.get("created")), hostname=clean(_hostname(manifest)))
+    suite = ET.SubElement(suites, "testsuite", name=f"runall {clean(manifest.run_id)}", **totals,
+                          timestamp=_timestamp(meta.get("created")), hostname=clean(_hostname(meta)))
     properties = ET.SubElement(suite, "properties")
-    for name, value in (("run_id", manifest["run_id"]), ("manifest", str(run_dir / "manifest.json"))):
+    for name, value in (("run_id", manifest.run_id), ("manifest", str(manifest.path))):
         ET.SubElement(properties, "property", name=name, value=clean(value))
     for rec in records:
-        script = (rec.get("job") or {}).get("script") or "runall"
-        case = ET.SubElement(suite, "testcase", name=clean(rec["id"]), time=_time(rec.get("duration")),
-                             classname=clean(script.removesuffix(".py").replace("/", ".")))
-        status = rec["status"]
-        if status in _FAILURES:
-            log = run_dir / rec["log"] if rec.get("log") else None
-            how = outcome(rec.get("exit_code"), rec.get("signal"), rec.get("reason")) or "no exit code"
+        case = ET.SubElement(suite, "testcase", name=clean(rec.id), time=_time(rec.duration),
+                             classname=clean(rec.job.script.removesuffix(".py").replace("/", ".")))
+        status = rec.status.value
+        if rec.status in _FAILURES:
+            log = run_dir / rec.log if rec.log else None
+            how = outcome(rec.exit_code, rec.signal, rec.reason) or "no exit code"
             failure = ET.SubElement(case, "failure", type=status, message=clean(f"{status}: {how}"))
             failure.text = "\n".join([f"log: {log}", *tail(log, tail_lines)]) if log else "no log"
-        elif status in _SKIPS:
-            reason = rec.get("reason")
-            ET.SubElement(case, "skipped", message=clean(f"{status}: {reason}" if reason else status))
-        elif status in _UNFINISHED:
+        elif rec.status in _SKIPS:
+            ET.SubElement(case, "skipped", message=clean(f"{status}: {rec.reason}" if rec.reason else status))
+        elif rec.status in _UNFINISHED:
             ET.SubElement(case, "error", type=status, message=f"the run ended while the job was {status}")
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
-def write_reports(manifest: dict[str, Any], run_dir: Path, json_path: Path | None,
-                  junit_path: Path | None) -> list[str]:
+def write_reports(manifest: Manifest, json_path: Path | None, junit_path: Path | None) -> list[str]:
     """Write the requested reports atomically, creating their folders; returns one message per failed write."""
     problems = []
-    for path, render in ((json_path, lambda: json.dumps(json_report(manifest, run_dir), indent=2) + "\n"),
-                         (junit_path, lambda: junit_xml(manifest, run_dir))):
+    for path, render in ((json_path, lambda: json.dumps(json_report(manifest), indent=2) + "\n"),
+                         (junit_path, lambda: junit_xml(manifest))):
         if path is None:
             continue
         try:
@@ -127,5 +125,5 @@ def _timestamp(created: str | None) -> str:
     return datetime.fromisoformat(created).strftime("%Y-%m-%dT%H:%M:%S") if created else ""
 
 
-def _hostname(manifest: dict[str, Any]) -> str:
-    return ((manifest.get("host") or {}).get("hostname")) or "localhost"
+def _hostname(meta: dict[str, Any]) -> str:
+    return ((meta.get("host") or {}).get("hostname")) or "localhost"

@@ -1,33 +1,15 @@
-"""Job states, the events the runner emits, and the reporter protocol that receives them."""
+"""The events the runner emits, and the reporter protocol that receives them."""
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from runall.model import JobStatus
 
-class JobStatus(str, enum.Enum):
-    """Lifecycle of one job in a run; the value is what the manifest stores."""
-
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    TIMEOUT = "TIMEOUT"
-    CANCELLED = "CANCELLED"
-    SKIPPED = "SKIPPED"
-
-    @property
-    def final(self) -> bool:
-        """True for states a job ends in (nothing further happens to it in this run)."""
-        return self not in (JobStatus.PENDING, JobStatus.RUNNING)
-
-    @property
-    def retryable(self) -> bool:
-        """Only crashes and timeouts are retried."""
-        return self in (JobStatus.FAILED, JobStatus.TIMEOUT)
+if TYPE_CHECKING:
+    from runall.record.manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -67,7 +49,7 @@ class RunResult:
     exit_code: int
     interrupted: bool
     counts: dict[str, int]
-    manifest: dict[str, Any] = field(repr=False)
+    manifest: Manifest = field(repr=False)
 
 
 class Reporter(Protocol):

@@ -1,5 +1,10 @@
 """The run loop: start what the scheduler allows, watch attempts, enforce timeouts, retries,
-fail-fast and interrupts, and record every state change in the manifest and the reporter."""
+fail-fast and interrupts, and record every state change in the manifest and the reporter.
+
+Time comes from an injected `Clock`, and attempts run through any `Backend`, so the loop's
+decisions (backoff, deadlines, grace, verdicts) are unit-tested with a fake clock and a fake
+backend in milliseconds; the real-process tests cover what only real processes show.
+"""
 
 from __future__ import annotations
 
@@ -11,30 +16,41 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Protocol, Sequence
 
 from runall.backends.base import Backend, ExitInfo, Handle, LaunchSpec
-from runall.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
-from runall.model import Job
-from runall.record.manifest import Manifest, iso
-from runall.run.events import JobEvent, JobStatus, Reporter, RunResult
+from runall.config import ExecutionOptions
+from runall.model import Job, JobStatus
+from runall.record.manifest import Manifest
+from runall.run.events import JobEvent, Reporter, RunResult
 from runall.run.resources import Allocation, job_environment
 from runall.run.scheduler import Scheduler
 
 MAX_RETRY_DELAY = 300.0
+POLL_INTERVAL = 0.1      # longest sleep between checks; a job's exit wakes the loop sooner
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """How jobs are run; a job's own `timeout`/`retries` win over these."""
+class Clock(Protocol):
+    """Where the runner gets time from: wall clock for records, monotonic for deadlines."""
 
-    timeout: float | None = None
-    grace: float = 10.0
-    retries: int = 0
-    retry_delay: float = 1.0        # before the first retry; doubles for each further one
-    fail_fast: bool = False
-    thread_limits: bool = True
-    poll_interval: float = 0.1      # longest sleep between checks; a job's exit wakes sooner
+    def time(self) -> float: ...
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def time(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 @dataclass
@@ -69,7 +85,7 @@ def log_name(job_id: str, attempt: int) -> str:
 
 def launch_spec(run_dir: Path, run_id: str, job: Job, allocation: Allocation, attempt: int, root: Path,
                 thread_limits: bool = True) -> LaunchSpec:
-    """What the runner hands the backend for one attempt (also used by `--dry-run --backend slurm`)."""
+    """What the runner hands the backend for one attempt (also what `--dry-run` previews)."""
     return LaunchSpec(job.id, attempt, list(job.argv), root, job_environment(job, allocation, thread_limits),
                       run_dir / "logs" / log_name(job.id, attempt), job_token(run_id, job.id))
 
@@ -78,7 +94,8 @@ class Runner:
     """Runs the scheduler's jobs through a backend until all are final, or the run is stopped."""
 
     def __init__(self, manifest: Manifest, jobs: Sequence[Job], scheduler: Scheduler,
-                 backend: Backend[Any], reporter: Reporter, options: RunOptions, root: Path) -> None:
+                 backend: Backend[Any], reporter: Reporter, options: ExecutionOptions, root: Path,
+                 clock: Clock = SystemClock(), poll_interval: float = POLL_INTERVAL) -> None:
         self.manifest = manifest
         self.jobs = {job.id: job for job in jobs}
         self.scheduler = scheduler
@@ -86,12 +103,16 @@ class Runner:
         self.reporter = reporter
         self.options = options
         self.root = root
+        self.clock = clock
+        self.poll_interval = poll_interval
         self.running: list[_Attempt] = []
-        self.tries: dict[str, int] = {}                 # attempts started in this run
-        self._earlier = {job.id: manifest.record(job.id)["attempts"] for job in jobs}   # before it (resume)
+        self.numbers = {job.id: manifest.record(job.id).attempts for job in jobs}   # last attempt number
+        self.tries = dict.fromkeys(self.jobs, 0)        # attempts started in this run
+        self._earlier = dict(self.numbers)              # attempts before it (resume)
         self.interrupts = 0
         self.stopping = False
-        self._done = sum(JobStatus(r["status"]).final for r in manifest.records() if r["id"] not in self.jobs)
+        self.detached = False
+        self._done = sum(rec.status.final for rec in manifest.records() if rec.id not in self.jobs)
 
     def run(self) -> RunResult:
         """Run to the end; returns the result (exit code 0, 1 or 130) after telling the reporter."""
@@ -101,38 +122,60 @@ class Runner:
         finally:
             self._abort()
             self.backend.close()
-        result = self._result()
+        code = self.manifest.finish(interrupted=bool(self.interrupts))
+        self.manifest.save()
+        result = self._result(code)
         self.reporter.on_finish(result)
         return result
+
+    def submit(self) -> int:
+        """Detached run: start every job once and return without waiting; 1 when a submission
+        failed (its dependents are SKIPPED), else 0. A job is submitted once the jobs it waits
+        for are, and the backend makes the cluster wait for them (Slurm: afterok). No retries;
+        `--status` asks the cluster later."""
+        self.detached = True
+        failed = False
+        while ready := self.scheduler.ready(self.clock.monotonic()):
+            for job, allocation in ready:
+                self._start(job, allocation)
+                if self.running and self.running[-1].job is job:
+                    self.running.pop()
+                    self.scheduler.submitted(job, allocation)
+                else:
+                    failed = True
+        self.manifest.set_meta(status="submitted", exit_code=None, detached=True)
+        self.manifest.save()
+        return 1 if failed else 0
 
     # -- the loop -------------------------------------------------------------------------
 
     def _loop(self) -> None:
         while True:
-            now = time.monotonic()
             if self.interrupts and not self.stopping:
                 self._stop()
             if self.interrupts > 1:
                 for attempt in self.running:
                     self._kill(attempt)
             if not self.stopping:
-                for job, allocation in self.scheduler.ready(now):
+                for job, allocation in self.scheduler.ready(self.clock.monotonic()):
                     self._start(job, allocation)
-            self._flush()
+            self.manifest.save(wait=False)
             if not self.running:
                 if self.stopping or not self.scheduler.has_pending:
                     return
-                time.sleep(self.options.poll_interval)   # only retry delays are left to pass
+                due = self.scheduler.next_due()         # only retry delays are left to pass
+                wait = self.poll_interval if due is None else due - self.clock.monotonic()
+                self.clock.sleep(min(self.poll_interval, max(0.0, wait)))
                 continue
             ended = self.backend.poll([a.handle for a in self.running], self._wait_time())
             for handle, info in ended:
                 self._ended(next(a for a in self.running if a.handle is handle), info)
-            self._enforce_deadlines(time.monotonic())   # saved after the next starts, just below
+            self._enforce_deadlines(self.clock.monotonic())   # saved after the next starts, just below
 
     def _wait_time(self) -> float:
-        now = time.monotonic()
+        now = self.clock.monotonic()
         times = [a.kill_at if a.stop_status else a.deadline for a in self.running if not a.killed]
-        return max(0.0, min([self.options.poll_interval, *(t - now for t in times if t is not None)]))
+        return max(0.0, min([self.poll_interval, *(t - now for t in times if t is not None)]))
 
     def _enforce_deadlines(self, now: float) -> None:
         for attempt in self.running:
@@ -144,27 +187,24 @@ class Runner:
     # -- starting and ending attempts -------------------------------------------------------
 
     def _start(self, job: Job, allocation: Allocation) -> None:
-        number = self.manifest.record(job.id)["attempts"] + 1
-        self.tries[job.id] = self.tries.get(job.id, 0) + 1
+        number = self.numbers[job.id] = self.numbers[job.id] + 1
+        self.tries[job.id] += 1
         spec = launch_spec(self.manifest.run_dir, self.manifest.run_id, job, allocation, number, self.root,
                            self.options.thread_limits)
-        log = spec.log_path
-        start = time.time()
-        self.manifest.update(job.id, status=JobStatus.RUNNING.value, attempts=number, start=iso(start), end=None,
-                             duration=None, exit_code=None, signal=None, reason=None, peak_rss=None,
-                             metrics=None, log=log.relative_to(self.manifest.run_dir).as_posix(),
-                             gpu_ids=list(allocation.gpu_ids))
+        start = self.clock.time()
+        self.manifest.begin_attempt(job.id, number, spec.log_path.relative_to(self.manifest.run_dir).as_posix(),
+                                    start, allocation.gpu_ids)
         try:
             handle = self.backend.start(spec)
         except OSError as exc:
-            self._finish(job, allocation, number, log, start, JobStatus.FAILED, ExitInfo(None, reason=str(exc)))
+            self._finish(job, allocation, number, spec.log_path, start, JobStatus.FAILED,
+                         ExitInfo(None, reason=str(exc)))
             return
         timeout = job.timeout if job.timeout is not None else self.options.timeout
-        now = time.monotonic()
-        self.running.append(_Attempt(job, allocation, number, handle, log, start,
-                                     now + timeout if timeout else None))
-        self.manifest.update(job.id, pid=handle.pid, backend_ref=handle.ref())
-        self._emit(job, JobStatus.RUNNING, number, start=start, pid=handle.pid, log_path=log)
+        self.running.append(_Attempt(job, allocation, number, handle, spec.log_path, start,
+                                     self.clock.monotonic() + timeout if timeout else None))
+        self.manifest.launched(job.id, handle.pid, handle.ref())
+        self._emit(job, JobStatus.RUNNING, number, start=start, pid=handle.pid, log_path=spec.log_path)
 
     def _ended(self, attempt: _Attempt, info: ExitInfo) -> None:
         self.running.remove(attempt)
@@ -177,21 +217,18 @@ class Runner:
     def _finish(self, job: Job, allocation: Allocation, number: int, log: Path, start: float,
                 status: JobStatus, info: ExitInfo) -> None:
         """Record an attempt's end, then retry it, or make the job's status final."""
-        end = time.time()
+        end = self.clock.time()
         metrics = PurePath(job.output_dir, "metrics.json") if job.output_dir else None
-        outcome = {"status": status.value, "exit_code": info.exit_code, "signal": info.signal,
-                   "reason": info.reason, "start": iso(start), "end": iso(end), "duration": round(end - start, 3),
-                   "peak_rss": info.peak_rss}
-        self.manifest.add_attempt(job.id, {"attempt": number, "log": self.manifest.record(job.id)["log"], **outcome})
-        self.manifest.update(job.id, **outcome, backend_ref=None,
-                             metrics=metrics.as_posix() if metrics and (self.root / metrics).is_file() else None)
-        retries = job.retries or self.options.retries
+        retries = self._retries(job)
+        retry = status.retryable and not self.stopping and self.tries[job.id] <= retries
+        self.manifest.end_attempt(job.id, status, end=end, retry=retry, exit_code=info.exit_code,
+                                  signal=info.signal, reason=info.reason, peak_rss=info.peak_rss,
+                                  metrics=metrics.as_posix() if metrics and (self.root / metrics).is_file() else None)
         event = dict(start=start, end=end, duration=end - start, log_path=log,
                      exit_code=info.exit_code, signal=info.signal, reason=info.reason)
-        if status.retryable and not self.stopping and self.tries[job.id] <= retries:
+        if retry:
             delay = min(self.options.retry_delay * 2 ** (self.tries[job.id] - 1), MAX_RETRY_DELAY)
-            self.manifest.update(job.id, status=JobStatus.PENDING.value)
-            self.scheduler.retry(job, allocation, time.monotonic() + delay)
+            self.scheduler.retry(job, allocation, self.clock.monotonic() + delay)
             self._emit(job, status, number, will_retry=True, retry_in=delay, **event)
             return
         self._done += 1
@@ -201,11 +238,14 @@ class Runner:
         if status is not JobStatus.SUCCEEDED and self.options.fail_fast and job.required and not self.stopping:
             self._stop()
 
+    def _retries(self, job: Job) -> int:
+        return 0 if self.detached else job.retries or self.options.retries
+
     def _mark(self, job: Job, status: JobStatus, reason: str) -> None:
         """Make a job that never started (again) final: SKIPPED or CANCELLED."""
-        self.manifest.update(job.id, status=status.value, reason=reason)
+        self.manifest.mark(job.id, status, reason)
         self._done += 1
-        self._emit(job, status, self.manifest.record(job.id)["attempts"], reason=reason)
+        self._emit(job, status, self.numbers[job.id], reason=reason)
 
     # -- stopping -------------------------------------------------------------------------
 
@@ -215,7 +255,7 @@ class Runner:
         why = "interrupted" if self.interrupts else "fail-fast: another job failed"
         for job in self.scheduler.cancel():
             self._mark(job, JobStatus.CANCELLED, why)
-        now = time.monotonic()
+        now = self.clock.monotonic()
         for attempt in self.running:
             if attempt.stop_status is not JobStatus.TIMEOUT:
                 self._terminate(attempt, JobStatus.CANCELLED, why, now)
@@ -236,8 +276,8 @@ class Runner:
         for attempt in list(self.running):
             self._kill(attempt)
             self.running.remove(attempt)
-            self.manifest.update(attempt.job.id, status=JobStatus.CANCELLED.value, reason="orchestrator error",
-                                 end=iso(time.time()), backend_ref=None)
+            self.manifest.end_attempt(attempt.job.id, JobStatus.CANCELLED, end=self.clock.time(),
+                                      reason="orchestrator error")
         self.manifest.save()
 
     @contextmanager
@@ -260,26 +300,13 @@ class Runner:
     # -- bookkeeping ------------------------------------------------------------------------
 
     def _emit(self, job: Job, status: JobStatus, attempt: int, **details: Any) -> None:
-        max_attempts = self._earlier[job.id] + 1 + (job.retries or self.options.retries)
+        max_attempts = self._earlier[job.id] + 1 + self._retries(job)
         self.reporter.on_event(JobEvent(job.id, status, attempt, max_attempts, self._done,
-                                        len(self.manifest.records()), time.time(), **details))
+                                        len(self.manifest.records()), self.clock.time(), **details))
 
-    def _flush(self) -> None:
-        self.manifest.save(wait=False)
-
-    def _result(self) -> RunResult:
-        records = self.manifest.records()
+    def _result(self, code: int) -> RunResult:
         counts: dict[str, int] = {}
-        for rec in records:
-            counts[rec["status"]] = counts.get(rec["status"], 0) + 1
-        if self.interrupts:
-            code, state = EXIT_INTERRUPTED, "interrupted"
-        elif all(rec["status"] == JobStatus.SUCCEEDED.value or not rec["job"].get("required", True)
-                 for rec in records):
-            code, state = EXIT_OK, "succeeded"
-        else:
-            code, state = EXIT_JOB_FAILED, "failed"
-        self.manifest.set(status=state, exit_code=code, finished=iso(time.time()))
-        self.manifest.save()
+        for rec in self.manifest.records():
+            counts[rec.status.value] = counts.get(rec.status.value, 0) + 1
         return RunResult(self.manifest.run_id, self.manifest.run_dir, code, bool(self.interrupts),
-                         counts, self.manifest.data)
+                         counts, self.manifest)

@@ -58,6 +58,10 @@ class Scheduler:
     def has_pending(self) -> bool:
         return bool(self._pending)
 
+    def next_due(self) -> float | None:
+        """The earliest time a pending job waits for (a retry's delay), or None."""
+        return min((self._not_before[job.id] for job in self._pending if job.id in self._not_before), default=None)
+
     def ready(self, now: float) -> list[tuple[Job, Allocation]]:
         """Jobs that may start now, their resources already reserved, in start order."""
         started = []
@@ -92,6 +96,12 @@ class Scheduler:
                     skipped.append((pending, failed))
                     changed = True
         return skipped
+
+    def submitted(self, job: Job, allocation: Allocation) -> None:
+        """A detached run handed `job` to a cluster that enforces its dependencies itself: the
+        jobs waiting for it may be submitted now."""
+        self.pool.release(allocation)
+        self._succeeded.add(job.id)
 
     def retry(self, job: Job, allocation: Allocation, not_before: float) -> None:
         """Put a job back, to start again no earlier than `not_before`."""

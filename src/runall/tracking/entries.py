@@ -12,14 +12,17 @@ import re
 import shlex
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from runall.record.manifest import JobRecord
 
 MAX_PARAM_VALUE = 6000      # MLflow's limits on value lengths
 MAX_TAG_VALUE = 8000
 RESOURCES = ("cpus", "gpus", "memory", "timeout", "retries")
 # Orchestrator job states as MLflow run states.
 RUN_STATUS = {"SUCCEEDED": "FINISHED", "FAILED": "FAILED", "TIMEOUT": "FAILED",
-              "CANCELLED": "KILLED", "SKIPPED": "KILLED"}
+              "CANCELLED": "KILLED", "SKIPPED": "KILLED"}     # keyed by JobStatus values
 _BAD_KEY_CHARS = re.compile(r"[^\w\-. /:]")
 
 Series = list[tuple[str, float, int]]     # (metric key, value, step)
@@ -49,12 +52,12 @@ def argv_options(args: Sequence[str]) -> dict[str, str]:
     return {key: " ".join(parts) if parts else "true" for key, parts in values.items()}
 
 
-def job_params(record: Mapping[str, Any]) -> dict[str, str]:
+def job_params(record: JobRecord) -> dict[str, str]:
     """A job's params: its command-line options, its grid values / declared args, its resources."""
-    job = record["job"]
-    params = argv_options(record["argv"][2:])
-    params.update({clean_key(k): _text(v) for k, v in job.get("params", {}).items()})
-    params.update({f"resources.{k}": _text(job[k]) for k in RESOURCES if job.get(k) is not None})
+    job = record.job
+    params = argv_options(job.argv[2:])
+    params.update({clean_key(k): _text(v) for k, v in job.params.items()})
+    params.update({f"resources.{k}": _text(getattr(job, k)) for k in RESOURCES if getattr(job, k) is not None})
     return {k: v[:MAX_PARAM_VALUE] for k, v in params.items()}
 
 
@@ -70,18 +73,18 @@ def run_tags(manifest: Mapping[str, Any], command: Sequence[str]) -> dict[str, s
     })
 
 
-def job_tags(record: Mapping[str, Any], manifest: Mapping[str, Any], root: Path) -> dict[str, str]:
+def job_tags(record: JobRecord, manifest: Mapping[str, Any], root: Path) -> dict[str, str]:
     """A child run's tags: outcome (status, exit code, duration) and lineage (script and its hash)."""
-    job = record["job"]
+    job = record.job
     return _tags({
-        "runall.run_id": manifest["run_id"], "runall.job_id": record["id"],
-        "runall.status": record["status"], "runall.exit_code": record.get("exit_code"),
-        "runall.signal": record.get("signal"), "runall.reason": record.get("reason"),
-        "runall.duration_s": record.get("duration"), "runall.attempts": record.get("attempts"),
-        "runall.command": shlex.join(record["argv"]), "runall.output_dir": record.get("output_dir"),
-        "runall.job_tags": ",".join(job.get("tags", [])) or None,
-        "runall.script": job["script"], "runall.script_sha256": file_sha256(root / job["script"]),
-        "mlflow.source.name": job["script"], "mlflow.source.type": "LOCAL",
+        "runall.run_id": manifest["run_id"], "runall.job_id": record.id,
+        "runall.status": record.status.value, "runall.exit_code": record.exit_code,
+        "runall.signal": record.signal, "runall.reason": record.reason,
+        "runall.duration_s": record.duration, "runall.attempts": record.attempts,
+        "runall.command": shlex.join(job.argv), "runall.output_dir": job.output_dir,
+        "runall.job_tags": ",".join(job.tags) or None,
+        "runall.script": job.script, "runall.script_sha256": file_sha256(root / job.script),
+        "mlflow.source.name": job.script, "mlflow.source.type": "LOCAL",
         "mlflow.source.git.commit": (manifest.get("git") or {}).get("commit"), "mlflow.user": _user(),
     })
 
@@ -120,12 +123,12 @@ def read_document(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def job_files(record: Mapping[str, Any], run_dir: Path, root: Path) -> list[tuple[Path, str | None]]:
+def job_files(record: JobRecord, run_dir: Path, root: Path) -> list[tuple[Path, str | None]]:
     """(file, artifact folder) for every attempt's log, and the job's metrics.json and run_config.json."""
-    logs = dict.fromkeys(a["log"] for a in [*record.get("history", []), record] if a.get("log"))
+    logs = dict.fromkeys(log for log in [*(a.log for a in record.history), record.log] if log)
     files: list[tuple[Path, str | None]] = [(run_dir / log, "logs") for log in logs]
-    if record.get("output_dir"):
-        files += [(root / record["output_dir"] / name, None) for name in ("metrics.json", "run_config.json")]
+    if record.job.output_dir:
+        files += [(root / record.job.output_dir / name, None) for name in ("metrics.json", "run_config.json")]
     return [(path, folder) for path, folder in files if path.is_file()]
 
 

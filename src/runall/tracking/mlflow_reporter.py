@@ -25,7 +25,7 @@ from runall.tracking.config import INSTALL_COMMAND, TrackingConfig
 
 if TYPE_CHECKING:
     from runall.run.events import JobEvent, RunResult
-    from runall.record.manifest import Manifest
+    from runall.record.manifest import JobRecord, Manifest
 
 WAIT_NOTICE_S = 10.0    # at the end, say so when logging takes longer than this
 
@@ -34,15 +34,18 @@ class MlflowReporter:
     """A Reporter (`on_event`, `on_finish`) that logs to MLflow; `--resume` reuses the parent run."""
 
     def __init__(self, config: TrackingConfig, manifest: Manifest, root: Path,
-                 command: Sequence[str] | None = None, stream: TextIO | None = None) -> None:
+                 record: Callable[[dict[str, Any]], None], command: Sequence[str] | None = None,
+                 stream: TextIO | None = None) -> None:
         self.config = config
-        self.manifest = manifest
+        self.manifest = manifest         # read only; `record` hands the tracking entry back
         self.root = root
+        self.record = record
         self.command = list(sys.argv if command is None else command)
         self.stream = stream             # None: sys.stderr at the time of writing
-        recorded = manifest.data.get("tracking")
-        # The manifest's `tracking` entry once the parent run exists; written by the runner's thread.
+        recorded = manifest.meta.get("tracking")
+        # The manifest's `tracking` entry once the parent run exists; handed back on the runner's thread.
         self.entry: dict[str, Any] | None = recorded if recorded and config.matches(recorded) else None
+        self._recorded = self.entry
         self._client: Any = None
         self._failed = False
         self._tasks: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
@@ -53,7 +56,7 @@ class MlflowReporter:
     # -- Reporter: called on the runner's thread --------------------------------------------------
 
     def on_event(self, event: JobEvent) -> None:
-        self._record_entry()
+        self._hand_back_entry()
         if event.status.final and not event.will_retry:
             self._tasks.put(partial(self._log_job, copy.deepcopy(self.manifest.record(event.job_id))))
 
@@ -68,15 +71,14 @@ class MlflowReporter:
                 self._thread.join()
             except KeyboardInterrupt:
                 self._say("warning: stopped waiting for MLflow; the run is not fully recorded there")
-        if self._record_entry():
-            self.manifest.save()
+        self._hand_back_entry()
 
-    def _record_entry(self) -> bool:
+    def _hand_back_entry(self) -> None:
+        """Give the run the parent run's entry once it exists (on the runner's thread)."""
         entry = self.entry
-        if entry is None or self.manifest.data.get("tracking") == entry:
-            return False
-        self.manifest.set(tracking=entry)
-        return True
+        if entry is not None and entry is not self._recorded:
+            self._recorded = entry
+            self.record(entry)
 
     # -- the background thread ------------------------------------------------------------------
 
@@ -107,7 +109,7 @@ class MlflowReporter:
         for name in ("mlflow", "alembic"):
             logging.getLogger(name).setLevel(logging.WARNING)
         self._client = client = MlflowClient(tracking_uri=self.config.tracking_uri)
-        data = self.manifest.data
+        data = self.manifest.meta
         if self.entry is not None:
             parent = self.entry["parent_run_id"]
             client.update_run(parent, status="RUNNING")
@@ -123,17 +125,17 @@ class MlflowReporter:
                       "experiment": self.config.experiment, "experiment_id": experiment_id,
                       "parent_run_id": run.info.run_id}
 
-    def _log_job(self, record: dict[str, Any]) -> None:
+    def _log_job(self, record: JobRecord) -> None:
         """One child run for a job that ended: params, metrics, tags, artifacts, final state."""
         from mlflow.entities import Metric, Param, RunTag
         assert self.entry is not None
-        client, data = self._client, self.manifest.data
-        end = entries.epoch_ms(record.get("end")) or int(time.time() * 1000)
+        client, data = self._client, self.manifest.meta
+        end = entries.epoch_ms(record.end) or int(time.time() * 1000)
         tags = {**entries.job_tags(record, data, self.root), "mlflow.parentRunId": self.entry["parent_run_id"]}
-        run_id = client.create_run(self.entry["experiment_id"], run_name=record["id"], tags=tags,
-                                   start_time=entries.epoch_ms(record.get("start")) or end).info.run_id
-        document = entries.read_document(self.root / record["output_dir"] / "metrics.json") \
-            if record.get("output_dir") else {}
+        run_id = client.create_run(self.entry["experiment_id"], run_name=record.id, tags=tags,
+                                   start_time=entries.epoch_ms(record.start) or end).info.run_id
+        output_dir = record.job.output_dir
+        document = entries.read_document(self.root / output_dir / "metrics.json") if output_dir else {}
         client.log_batch(
             run_id,
             metrics=[Metric(key, value, end, step) for key, value, step in entries.metric_series(document)],
@@ -141,7 +143,7 @@ class MlflowReporter:
             tags=[RunTag(key, value) for key, value in entries.document_tags(document).items()])
         for path, folder in entries.job_files(record, self.manifest.run_dir, self.root):
             client.log_artifact(run_id, str(path), folder)
-        client.set_terminated(run_id, status=entries.RUN_STATUS.get(record["status"], "FAILED"), end_time=end)
+        client.set_terminated(run_id, status=entries.RUN_STATUS.get(record.status.value, "FAILED"), end_time=end)
 
     def _close(self, exit_code: int) -> None:
         assert self.entry is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runall.tracking.config import TrackingConfig
 
@@ -28,9 +28,14 @@ class Tee:
 
 
 def observe(reporter: Reporter, config: TrackingConfig | None, manifest: Manifest, root: Path) -> Reporter:
-    """`reporter` as is when tracking is off; else it and an MlflowReporter for this run."""
+    """`reporter` as is when tracking is off; else it and an MlflowReporter for this run, which
+    hands the parent run's entry back to be recorded as the manifest's `tracking`."""
     if config is None:
         return reporter
     from runall.tracking.mlflow_reporter import MlflowReporter     # loaded only for a tracked run
 
-    return Tee(reporter, MlflowReporter(config, manifest, root))
+    def record(entry: dict[str, Any]) -> None:
+        manifest.set_meta(tracking=entry)
+        manifest.save()
+
+    return Tee(reporter, MlflowReporter(config, manifest, root, record))

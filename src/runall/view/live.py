@@ -24,7 +24,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from runall.run.events import JobEvent, JobStatus, RunResult
+from runall.model import JobStatus
+from runall.run.events import JobEvent, RunResult
 from runall.view.plain import PlainReporter
 from runall.view.summary import clean, format_duration, outcome, tail
 

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Mapping, Sequence, TextIO
 
-from runall.run.events import JobEvent, JobStatus, RunResult
+from runall.model import JobStatus
+from runall.run.events import JobEvent, RunResult
 from runall.view.summary import clean, format_duration, outcome, render_summary
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 from typing import Any, Sequence, TextIO
 
@@ -97,16 +96,6 @@ def print_list(jobs: Sequence[Job], fmt: str, why: Sequence[Decision] | None = N
     for row in [header, *rows]:
         out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
     out.write(f"{len(jobs)} job(s)\n")
-
-
-def print_dry_run(jobs: Sequence[Job], root: str, fmt: str, out: TextIO = sys.stdout) -> None:
-    """`--dry-run`: each job's exact argv, shell-quoted, runnable from the repository root."""
-    if fmt == "json":
-        print_list(jobs, fmt, out=out)
-        return
-    out.write(f"# {len(jobs)} job(s), each run from {shlex.quote(root)}\n")
-    for job in jobs:
-        out.write(f"# {job.id}\n{shlex.join(job.argv)}\n")
 
 
 def print_inspect(results: Sequence[ScriptFlags], roles: Sequence[dict[str, str | None]],

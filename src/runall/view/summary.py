@@ -1,17 +1,21 @@
-"""The end-of-run summary: a pure function of the manifest data (plus the failed jobs' log tails)."""
+"""The end-of-run summary: a pure function of the manifest (plus the failed jobs' log tails)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
+from runall.model import JobStatus
 from runall.record.leaderboard import Board, grids, leaderboards, run_metrics
+
+if TYPE_CHECKING:
+    from runall.record.manifest import Manifest
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 STATUSES = ("SUCCEEDED", "FAILED", "TIMEOUT", "CANCELLED", "SKIPPED", "RUNNING", "PENDING")
-_TAILED = ("FAILED", "TIMEOUT")
+_TAILED = (JobStatus.FAILED, JobStatus.TIMEOUT)
 MAX_METRIC_COLUMNS = 6
 
 
@@ -33,13 +37,6 @@ def tail(path: Path, lines: int = 10, max_bytes: int = 65536) -> list[str]:
     frames = (row.rstrip("\r").rsplit("\r", 1)[-1] for row in data.split("\n"))   # progress bars: last frame
     rows = [row for row in frames if row.strip()]
     return [clean(row) for row in rows[-lines:]]
-
-
-def summary_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """One plain row per job: id, status, attempts, duration, exit code/signal, reason, log, metrics."""
-    return [{key: rec.get(key) for key in
-             ("id", "status", "attempts", "duration", "exit_code", "signal", "reason", "log", "metrics")}
-            for rec in manifest["jobs"]]
 
 
 def format_duration(seconds: float | None) -> str:
@@ -64,25 +61,26 @@ def align(rows: Sequence[Sequence[Any]]) -> list[str]:
     return ["  ".join([*(c.ljust(w) for c, w in zip(row, widths)), row[-1]]).rstrip() for row in cells]
 
 
-def render_summary(manifest: dict[str, Any], run_dir: Path, tail_lines: int = 10) -> str:
+def render_summary(manifest: Manifest, run_dir: Path, tail_lines: int = 10) -> str:
     """A plain-text table of all jobs, the log tail of each failed or timed-out job, then the
     leaderboard of each task and the comparison of each grid's members."""
-    rows = summary_rows(manifest)
+    records = manifest.records()
     table = [("ID", "STATUS", "ATTEMPTS", "DURATION", "")] + [
-        (r["id"], r["status"], str(r["attempts"]), format_duration(r["duration"]),
-         outcome(r["exit_code"], r["signal"], r["reason"])) for r in rows]
+        (r.id, r.status.value, str(r.attempts), format_duration(r.duration), outcome(r.exit_code, r.signal, r.reason))
+        for r in records]
     out = align(table)
-    for r in rows:
-        if r["status"] in _TAILED and r["log"]:
-            log = run_dir / r["log"]
-            how = outcome(r["exit_code"], r["signal"], r["reason"]) or "no exit code"
-            out += ["", f"{r['status']} {clean(r['id'])} ({how}), log {log}:"]
+    for r in records:
+        if r.status in _TAILED and r.log:
+            log = run_dir / r.log
+            how = outcome(r.exit_code, r.signal, r.reason) or "no exit code"
+            out += ["", f"{r.status.value} {clean(r.id)} ({how}), log {log}:"]
             out += [f"  | {line}" for line in tail(log, tail_lines)]
     out += render_metrics(manifest)
-    counts = {s: n for s in STATUSES if (n := sum(r["status"] == s for r in rows))}
+    counts = {s: n for s in STATUSES if (n := sum(r.status.value == s for r in records))}
     parts = ", ".join(f"{n} {status.lower()}" for status, n in counts.items())
-    out += ["", f"{len(rows)} jobs: {parts or 'none'}. Run {manifest['run_id']}, manifest {run_dir / 'manifest.json'}"]
+    out += ["", f"{len(records)} jobs: {parts or 'none'}. Run {manifest.run_id}, manifest {run_dir / 'manifest.json'}"]
     return "\n".join(out)
+
 
 
 def format_value(value: float | None) -> str:
@@ -125,7 +123,7 @@ def render_grid(board: Board) -> list[str]:
             *("  " + line for line in align(rows))]
 
 
-def render_metrics(manifest: dict[str, Any]) -> list[str]:
+def render_metrics(manifest: Manifest) -> list[str]:
     """The leaderboards, then the grid comparisons, as plain lines (empty when no job has metrics)."""
     jobs = run_metrics(manifest)
     out: list[str] = []

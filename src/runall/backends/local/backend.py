@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import os
 import select
+import shlex
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, BinaryIO, Sequence
+from typing import Any, BinaryIO, ClassVar, Mapping, Sequence
 
 import psutil
 
-from runall.backends.base import ExitInfo, LaunchSpec
+from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, signal_name
 from runall.backends.local import process_tree
+from runall.config import ExecutionOptions, Project
+from runall.model import Job
+from runall.run.resources import Capacity, cpu_count, detect_capacity
 
-TOKEN_VAR = "RUNALL_JOB_TOKEN"
 _RSS_UNIT = 1 if sys.platform == "darwin" else 1024   # ru_maxrss is KiB on Linux
 
 
@@ -41,12 +44,39 @@ class LocalBackend:
     """Runs attempts as local subprocesses from `spec.cwd` (see `Backend`).
 
     Every process of an attempt inherits `RUNALL_JOB_TOKEN`, by which `kill_stale` finds
-    what an orchestrator that died left running.
+    what an orchestrator that died left running. Capacity is this machine's: one slot
+    serially, `max_workers` (default: the CPU count) with `parallel`.
     """
 
-    def __init__(self) -> None:
+    name: ClassVar[str] = "local"
+    counts_local_memory: ClassVar[bool] = True
+    can_detach: ClassVar[bool] = False
+
+    def __init__(self, slots: int = 1, gpus: int | None = None) -> None:
         self._environ = dict(os.environ)
         self._tokens: set[str] = set()
+        self._slots = slots
+        self._gpus = gpus
+
+    @classmethod
+    def parse_settings(cls, project: Project) -> None:
+        return None
+
+    @classmethod
+    def create(cls, jobs: Sequence[Job], options: ExecutionOptions, settings: None) -> "LocalBackend":
+        slots = (options.max_workers or cpu_count()) if options.parallel else 1
+        return cls(slots, options.gpus)
+
+    def capacity(self) -> Capacity:
+        return detect_capacity(self._slots, self._gpus)
+
+    def preview(self, specs: Sequence[LaunchSpec]) -> str:
+        """Each attempt's command, shell-quoted, runnable from the repository root."""
+        cwd = specs[0].cwd if specs else Path.cwd()
+        lines = [f"# {len(specs)} job(s), each run from {shlex.quote(str(cwd))}"]
+        for spec in specs:
+            lines += [f"# {spec.job_id}", shlex.join(spec.argv)]
+        return "\n".join(lines) + "\n"
 
     def start(self, spec: LaunchSpec) -> LocalHandle:
         env = {**self._environ, **spec.env, TOKEN_VAR: spec.token}
@@ -85,7 +115,13 @@ class LocalBackend:
         tree = {p.pid: p for p in [*handle.doomed, *process_tree.snapshot(handle.pid)]}
         process_tree.kill_tree(handle.pid, tree.values())
 
-    def kill_stale(self, refs: Sequence[dict[str, Any]]) -> int:
+    def describe(self, ref: Mapping[str, Any]) -> str:
+        return f"pid {ref.get('pid')}"
+
+    def reattach(self, ref: Mapping[str, Any]) -> LocalHandle:
+        raise NotImplementedError("local attempts end with their orchestrator; nothing to reattach to")
+
+    def kill_stale(self, refs: Sequence[Mapping[str, Any]]) -> int:
         tokens = {ref["token"] for ref in refs if ref.get("token")}
         return process_tree.kill_by_env(TOKEN_VAR, tokens.__contains__) if tokens else 0
 
@@ -111,7 +147,7 @@ class LocalBackend:
                 os.close(handle.pidfd)
                 handle.pidfd = None
             rss = usage.ru_maxrss * _RSS_UNIT if usage else None
-            ended.append((handle, ExitInfo(code, None, rss) if code >= 0 else ExitInfo(None, _signame(-code), rss)))
+            ended.append((handle, ExitInfo(code, None, rss) if code >= 0 else ExitInfo(None, signal_name(-code), rss)))
         return ended
 
 
@@ -129,13 +165,6 @@ def _exited(pid: int) -> bool:
         return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
     except ChildProcessError:
         return True
-
-
-def _signame(signum: int) -> str:
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"SIG{signum}"
 
 
 def _pidfd_open(pid: int) -> int | None:

@@ -10,12 +10,16 @@ from __future__ import annotations
 import subprocess
 import time
 from dataclasses import replace
-from typing import Any, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
 from runall.backends.base import ExitInfo, LaunchSpec
-from runall.backends.slurm.render import SACCT_FIELDS, SQUEUE_FORMAT, SlurmRecord, SlurmSettings, parse_sacct, parse_squeue, render_script
-from runall.model import Job
-from runall.run.events import JobStatus
+from runall.backends.slurm.parse import SACCT_FIELDS, SQUEUE_FORMAT, SlurmRecord, parse_sacct, parse_squeue
+from runall.backends.slurm.render import render_script
+from runall.backends.slurm.settings import SlurmSettings, parse_settings
+from runall.config import ExecutionOptions, Project
+from runall.model import Job, JobStatus
+from runall.run.resources import Capacity
 
 MISSING_LIMIT = 3          # polls a job may be unknown to squeue and sacct before it counts as lost
 
@@ -44,7 +48,7 @@ class SlurmHandle:
         self.missing = 0
 
     def ref(self) -> dict[str, Any]:
-        return {"slurm_job_id": self.slurm_id, "token": self.token}
+        return {"slurm_job_id": self.slurm_id, "token": self.token, "job_id": self.job_id}
 
     def __repr__(self) -> str:
         return f"SlurmHandle({self.job_id!r}, slurm_id={self.slurm_id})"
@@ -79,11 +83,25 @@ class SlurmBackend:
 
     `jobs` gives each attempt's resources, timeout and dependencies by job id; `timeout` is
     the limit for jobs without their own. A dependency on a job whose attempt is still queued
-    or running here becomes `--dependency=afterok`.
+    or running here becomes `--dependency=afterok`. The cluster decides what fits, so the
+    capacity is room for every job at once (`max_workers` caps how many are submitted at a
+    time) and nothing is checked against this machine's cores, GPUs or memory.
     """
 
+    name: ClassVar[str] = "slurm"
+    counts_local_memory: ClassVar[bool] = False
+    can_detach: ClassVar[bool] = True
+
+    @classmethod
+    def parse_settings(cls, project: Project) -> SlurmSettings:
+        return parse_settings(project.table.get("slurm", {}), lambda table, key: project.where(key, table))
+
+    @classmethod
+    def create(cls, jobs: Sequence[Job], options: ExecutionOptions, settings: SlurmSettings) -> "SlurmBackend":
+        return cls(jobs, settings, timeout=options.timeout, max_workers=options.max_workers)
+
     def __init__(self, jobs: Iterable[Job], settings: SlurmSettings, timeout: float | None = None,
-                 backoff: Backoff | None = None) -> None:
+                 backoff: Backoff | None = None, max_workers: int | None = None) -> None:
         self.jobs: Mapping[str, Job] = {
             job.id: job if job.timeout is not None or timeout is None else replace(job, timeout=timeout)
             for job in jobs}
@@ -91,6 +109,21 @@ class SlurmBackend:
         self.backoff = backoff or Backoff()
         self._active: dict[str, SlurmHandle] = {}
         self._sacct = True
+        self._max_workers = max_workers
+
+    def capacity(self) -> Capacity:
+        jobs = self.jobs.values()
+        return Capacity(self._max_workers or max(1, len(jobs)), max(1, sum(job.cpus for job in jobs)),
+                        tuple(str(i) for i in range(sum(job.gpus for job in jobs))),
+                        max(1, sum(job.memory or 0 for job in jobs)))
+
+    def preview(self, specs: Sequence[LaunchSpec]) -> str:
+        """The batch script each spec would submit (a job is submitted once its dependencies have
+        succeeded, so no `--dependency` line)."""
+        folder = specs[0].log_path.parent if specs else Path("logs")
+        out = [f"# {len(specs)} job(s), each submitted with sbatch from {folder}\n"]
+        out += [f"\n# ---- {spec.job_id}: {spec.log_path.with_suffix('.sbatch')}\n{self.script(spec)}" for spec in specs]
+        return "".join(out)
 
     def script(self, spec: LaunchSpec) -> str:
         """The batch script that `start(spec)` submits."""
@@ -165,7 +198,14 @@ class SlurmBackend:
         _quiet("scancel", "--batch", "--signal=KILL", handle.slurm_id)
         _quiet("scancel", handle.slurm_id)
 
-    def kill_stale(self, refs: Sequence[dict[str, Any]]) -> int:
+    def describe(self, ref: Mapping[str, Any]) -> str:
+        return f"Slurm job {ref.get('slurm_job_id')}"
+
+    def reattach(self, ref: Mapping[str, Any]) -> SlurmHandle:
+        """A handle for a job submitted earlier (`--status` of a detached run)."""
+        return SlurmHandle(str(ref["job_id"]), str(ref["slurm_job_id"]), str(ref.get("token", "")))
+
+    def kill_stale(self, refs: Sequence[Mapping[str, Any]]) -> int:
         """scancel the refs' jobs still queued or running; a ref with only a token is found by its comment."""
         ids = {str(ref["slurm_job_id"]) for ref in refs if ref.get("slurm_job_id")}
         tokens = {ref["token"] for ref in refs if ref.get("token") and not ref.get("slurm_job_id")}
