@@ -31,6 +31,7 @@ from runall.plan.jobfile import load_jobfile
 from runall.plan.jobs import GlobalValues, build_jobs
 from runall.plan.selection import select
 from runall.plan.settings import Settings, settings_from
+from runall.view.guard import discard_output
 from runall.view.preview import print_inspect, print_list
 
 
@@ -273,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"runall: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # e.g. `--list | head`: the reader went away, nothing to report
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        discard_output()
         return 0
     except KeyboardInterrupt:
         print("runall: interrupted", file=sys.stderr)

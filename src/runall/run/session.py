@@ -33,6 +33,7 @@ from runall.run.runner import Runner, job_token, launch_spec
 from runall.run.scheduler import Scheduler, check_dependencies
 from runall.tracking.config import TrackingConfig
 from runall.tracking.observer import observe
+from runall.view.guard import Guarded
 from runall.view.plain import PlainReporter
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -104,7 +105,7 @@ def resume(manifest: Manifest, request: RunRequest, reporter: Reporter | None = 
     _refuse_if_running(manifest)
     jobs = [rec.job for rec in manifest.records() if rec.status is not JobStatus.SUCCEEDED]
     backend = make_backend(request, jobs)
-    backend.kill_stale([manifest.record(job.id).backend_ref or {"token": job_token(manifest.run_id, job.id)}
+    backend.kill_stale([manifest.record(job.id).backend_ref or {"token": job_token(manifest.token, job.id)}
                         for job in jobs])
     for job in jobs:
         manifest.reset_for_resume(job.id)
@@ -180,7 +181,7 @@ def _execute(manifest: Manifest, jobs: Sequence[Job], backend: Backend[Any], cap
     satisfied = [rec.id for rec in manifest.records() if rec.status is JobStatus.SUCCEEDED]
     pool = ResourcePool(capacity) if backend.counts_local_memory else ResourcePool(
         capacity, available_memory=lambda: capacity.memory)
-    reporter = observe(reporter or make_reporter(request.report, jobs, expected, capacity.slots),
+    reporter = observe(Guarded(reporter or make_reporter(request.report, jobs, expected, capacity.slots)),
                        request.tracking, manifest, request.root)
     runner = Runner(manifest, jobs, Scheduler(jobs, pool, expected, satisfied), backend, reporter,
                     request.execution, request.root)
