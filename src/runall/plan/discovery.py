@@ -177,6 +177,7 @@ class _Walker:
         self.found = Discovery()
         self.seen_dirs: set[tuple[int, int]] = set()
         self.seen_files: set[str] = set()
+        self.several_roots = len(settings.roots) > 1
         self.pruned = _Patterns(tuple((p, "[tool.runall] legacy") for p in settings.legacy)
                                 + tuple((p, "[tool.runall] exclude") for p in settings.exclude)
                                 + tuple((p, "--exclude-path") for p in settings.exclude_cli)
@@ -255,40 +256,46 @@ class _Walker:
         for entry in listing:
             name = entry.name
             try:
+                if name.endswith(".py") and entry.is_file():
+                    self.file(entry, prefix + name, ignores, aside, rows.get(name), same, kept)
+                    continue
                 is_dir = entry.is_dir()
-                is_file = not is_dir and entry.is_file()
             except OSError as exc:
                 self.found.problems.append(f"{prefix}{name}: cannot stat ({exc.strerror})")
                 continue
             if is_dir:
                 if not self.skip_dir(entry, prefix + name, ignores):
                     self.walk(entry.path, prefix + name, ignores, aside or (name if name in SET_ASIDE_DIRS else None))
-            elif not is_file:
-                if entry.is_symlink() and not os.path.exists(entry.path):
-                    self.found.problems.append(f"{prefix}{name}: broken symlink, skipped")
-            elif name.endswith(".py"):
-                self.file(entry, prefix + name, ignores, aside, rows.get(name), same, kept)
+            elif entry.is_symlink() and not os.path.exists(entry.path):
+                self.found.problems.append(f"{prefix}{name}: broken symlink, skipped")
         if kept != rows or not same:
             self.cache.put(memo_key, {"sig": sig, "files": kept})
 
     def file(self, entry: os.DirEntry, rel: str, ignores: list[_Ignore], aside: str | None,
              row: list | None, same: bool, kept: dict[str, list]) -> None:
         """Decide one Python file, from its cached row when that still holds."""
-        try:
-            rel.encode("utf-8")
-        except UnicodeEncodeError:
-            self.found.problems.append(f"{rel!a}: file name is not valid UTF-8, skipped")
+        if not rel.isascii():
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                self.found.problems.append(f"{rel!a}: file name is not valid UTF-8, skipped")
+                return
+        if self.several_roots:          # overlapping roots would meet a file twice
+            if rel in self.seen_files:
+                return
+            self.seen_files.add(rel)
+        valid = isinstance(row, list) and len(row) == 8 and isinstance(row[4], dict)
+        if valid and same and row[3] == -1:      # decided by its path alone, content never read
+            self.found.decisions.append(Decision(rel, row[5], row[6], row[7] or row[6]))
+            kept[entry.name] = row
             return
-        if rel in self.seen_files:
-            return
-        self.seen_files.add(rel)
         try:
             stat = entry.stat()
         except OSError as exc:
             self.found.problems.append(f"{rel}: cannot stat ({exc.strerror})")
             return
-        valid = isinstance(row, list) and len(row) == 8 and isinstance(row[4], dict)
-        fresh = valid and row[0] == stat.st_size and row[1] == stat.st_mtime_ns and self._deps_hold(row[4])
+        fresh = (valid and row[0] == stat.st_size and row[1] == stat.st_mtime_ns
+                 and (not row[4] or self._deps_hold(row[4])))
         if fresh and same:
             decision = Decision(rel, row[5], row[6], row[7] or row[6])
             kept[entry.name] = row
