@@ -25,16 +25,30 @@ import sys
 from collections import deque
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from runall.plan.sources import Sources
 
 MAX_HOPS = 3                 # imports followed from the entry point to a training call
 RULES_VERSION = "1"           # bump when a rule changes: cached facts and decisions follow it
 
+
+
+def _lazily(pattern: str | bytes, flags: int = 0) -> Callable[[Any], re.Match | None]:
+    """The `search` of a pattern compiled on first use: a run that reads no file (a warm one)
+    does not pay for compiling it."""
+    compiled: list[re.Pattern] = []
+
+    def search(text: Any) -> re.Match | None:
+        if not compiled:
+            compiled.append(re.compile(pattern, flags))
+        return compiled[0].search(text)
+    return search
+
+
 # Bytes without any of these cannot hold an entry point or module-level work (checked before parsing).
 # (Training calls inside functions are indented: only an entry point can make them run.)
-_WORTH_PARSING = re.compile(
+_WORTH_PARSING = _lazily(
     rb"__main__|parse_args|parse_known_args|Fire\(|app\.run|CLI\(|docopt|hydra"
     rb"|^(?:[A-Za-z_][\w.]*\(|(?:for|while|with|async)\b|raise\b)"
     rb"|^[A-Za-z_][^\n=]*=[^\n]*\.(?:fit|fit_generator|train|learn|backward|step)\(", re.M)
@@ -71,14 +85,14 @@ _OTHER_WORK_FUNCTIONS = frozenset({"eval", "evaluate", "evaluation", "val", "val
 _CLI_STARTS = {"parse_args": "argparse", "parse_known_args": "argparse", "parse_args_into_dataclasses":
                "HfArgumentParser", "parse_yaml_file": "HfArgumentParser", "parse_json_file": "HfArgumentParser",
                "Fire": "fire.Fire", "docopt": "docopt", "LightningCLI": "LightningCLI", "CLI": "jsonargparse CLI"}
-_PREPROCESSOR = re.compile(r"scaler|encoder|vectori[sz]er|tokeni[sz]er|imputer|pca|normali[sz]er|binarizer|"
-                          r"selector|discreti[sz]er|featuri[sz]er", re.I)
+_PREPROCESSOR = _lazily(r"scaler|encoder|vectori[sz]er|tokeni[sz]er|imputer|pca|normali[sz]er|binarizer|"
+                        r"selector|discreti[sz]er|featuri[sz]er", re.I)
 _RUNS_ITS_ARGUMENT = frozenset({*_CLI_STARTS, "run"})   # fire.Fire(main), app.run(main), typer.run(main)
 _FIT_CALLS = frozenset({"backward", "manual_backward", "zero_grad", "fit", "fit_generator", "train_on_batch", "learn",
                         "apply_gradients", "apply_updates"})
 _OPTIMIZER = re.compile(r"optim|^opt|scaler", re.I)
-_MODULE = re.compile(r"model|net|module|encoder|decoder|backbone|head|policy|classifier|generator|"
-                     r"discriminator|critic|actor", re.I)
+_MODULE = _lazily(r"model|net|module|encoder|decoder|backbone|head|policy|classifier|generator|"
+                  r"discriminator|critic|actor", re.I)
 _TRAINER = re.compile(r"train|runner|learner|solver|engine|booster|loop", re.I)
 _NOT_OPTIMIZER = re.compile(r"env|prof|bar|progress|timer|clock|sched_", re.I)
 _SETUP_ROOTS = frozenset({"sys", "warnings", "logging", "os", "matplotlib", "mpl", "logger", "log", "LOGGER",
@@ -180,7 +194,7 @@ def _looks_like_config(data: bytes) -> bool:
 
 def worth_parsing(data: bytes) -> bool:
     """False when the bytes show no entry-point marker, training call or module-level statement."""
-    return _WORTH_PARSING.search(data) is not None
+    return _WORTH_PARSING(data) is not None
 
 
 class Reader:
@@ -370,14 +384,14 @@ def _training_call(call: ast.Call) -> str | None:
     if receiver in ("self", "cls", "super()"):
         return None                      # a method of the class itself, e.g. Module.train(mode) overridden
     shown = f"{_dotted(func)}()"
-    if name == "fit" and _PREPROCESSOR.search(receiver):
+    if name == "fit" and _PREPROCESSOR(receiver):
         return None                      # StandardScaler().fit(X): data preparation
     if name in _FIT_CALLS:
         return shown
     if name == "update" and _OPTIMIZER.search(receiver) and call.args:
         return shown                     # MLX / optax: optimizer.update(model, grads)
     if name == "train":
-        return None if _mode_switch(call) or (not call.args and not call.keywords and _MODULE.search(receiver)) \
+        return None if _mode_switch(call) or (not call.args and not call.keywords and _MODULE(receiver)) \
             else shown
     if name == "step":
         if _NOT_OPTIMIZER.search(receiver):
