@@ -12,8 +12,9 @@ Repositories whose snapshot is absent (as in CI) are skipped with a note.
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,12 +51,14 @@ class Score:
 
 
 def listed_scripts(root: Path) -> tuple[set[str], float]:
-    """The scripts `--list --format json` reports for `root` (cache removed first), and the seconds taken."""
-    shutil.rmtree(root / ".runall-cache", ignore_errors=True)
+    """The scripts `--list --format json` reports for `root` with empty caches (a fresh
+    `XDG_CACHE_HOME`), and the seconds taken."""
     command = [*RUNALL, "--root", str(root), "--list", "--format", "json"]
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory(prefix="runall-cache-") as cache:
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "XDG_CACHE_HOME": cache})
+        seconds = time.perf_counter() - started
     if done.returncode not in (0, 2) or not done.stdout.strip():
         raise RuntimeError(f"{shown(command)} exited {done.returncode}: {done.stderr[-2000:]}")
     return {job["script"] for job in json.loads(done.stdout)["jobs"]}, seconds
@@ -106,8 +109,8 @@ def run(tiny: bool, work: Path) -> Section:
     notes = [f"Labels, labelling rules and every borderline call: {LABELS.relative_to(LABELS.parents[2])}. "
              "Overall figures pool every repository's files (micro average). The held-out repositories "
              "were labelled after the rules were tuned on the others, before runall was first run on them.",
-             "Each checkout holds the commit's text source files only; `.runall-cache/` is removed before "
-             "each listing, so every repository is read cold."]
+             "Each checkout holds the commit's text source files only; each listing starts with empty caches "
+             "(its own XDG_CACHE_HOME), so every repository is read cold."]
     if skipped:
         notes.append(f"Skipped (no snapshot here, as in CI): {', '.join(skipped)}.")
     if not scores:

@@ -261,8 +261,11 @@ def test_warm_run_reads_no_unchanged_file(make_repo, monkeypatch) -> None:
 
 def test_disabled_cache_writes_nothing(make_repo) -> None:
     root = make_repo({"main.py": TRAINS_IN_MAIN})
-    assert found(root, cache=False) == ["main.py"]
-    assert not (root / ".runall-cache").exists()
+    settings = settings_for(root, cache=False)
+    assert discover(settings).scripts == ["main.py"]
+    assert not (settings.cache_dir / "discovery.json").exists()
+    assert discover(settings_for(root)).scripts == ["main.py"]
+    assert (settings.cache_dir / "discovery.json").is_file()
 
 
 def test_gitignore_is_respected_including_nested(make_repo) -> None:

@@ -7,7 +7,8 @@ paths decide what they can: `exclude`/`legacy` patterns, `.gitignore`, virtual e
 build output, tests and docs folders, test files, `setup.py`, and names that announce another
 kind of script (eval*, predict*, export*, ...). A file matching an `include` pattern is taken
 whenever it is an entry point: the name heuristics and the training search are skipped for it,
-but exclusions still win. Facts read from a file are cached by content (`.runall-cache/`).
+but exclusions still win. What was read is cached by content (`Settings.cache_dir`, outside
+the repository).
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def _path_rule(name: str) -> tuple[str, str] | None:
 class _Walker:
     """One discovery pass; keeps the state a recursive walk needs.
 
-    The cache (`.runall-cache/discovery.json`) holds one entry per directory walked,
+    The cache (`discovery.json` in `Settings.cache_dir`) holds one entry per directory walked,
     `"dir:<rel>" -> {"sig": ..., "files": {name: row}}`, a row being
     `[size, mtime_ns, sha256 (first 24 hex digits), searched for training (1), not read (-1) or
     not searched (0), Facts.compact(), taken, reason, kind (null: same as reason)]`. A file whose
@@ -174,6 +175,7 @@ class _Walker:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.root = str(settings.root)
+        self.real_root = os.path.realpath(self.root)
         self.found = Discovery()
         self.seen_dirs: set[tuple[int, int]] = set()
         self.seen_files: set[str] = set()
@@ -181,7 +183,9 @@ class _Walker:
         self.pruned = _Patterns(tuple((p, "[tool.runall] legacy") for p in settings.legacy)
                                 + tuple((p, "[tool.runall] exclude") for p in settings.exclude)
                                 + tuple((p, "--exclude-path") for p in settings.exclude_cli)
-                                + ((settings.runs_dir, "runs_dir"), (settings.output_base, "output_base")))
+                                + tuple((p, key) for key in ("runs_dir", "output_base")
+                                        for p in [settings.shown(getattr(settings, key))]
+                                        if p != "." and not p.startswith("/")))     # when inside the repository
         # Directories matching a pattern are pruned before descending: files need only the patterns
         # that can match a file itself (globs, or paths ending in .py).
         self.pruned_files = _Patterns(tuple((p, origin) for p, origin in self.pruned.written
@@ -190,8 +194,12 @@ class _Walker:
                                   + tuple((p, "--include") for p in settings.include_cli), names=True)
         self.signature = repr((self.pruned_files.written, self.included.written))
         self.reader = Reader(Sources(settings.root))
-        self.cache = ContentCache(settings.root / ".runall-cache" / "discovery.json" if settings.cache else None,
-                                  CACHE_VERSION)
+        self.cache = ContentCache(settings.cache_dir / "discovery.json" if settings.cache else None, CACHE_VERSION)
+
+    def inside(self, path: str) -> bool:
+        """True when `path`, links followed, lies inside the repository."""
+        real = os.path.realpath(path)
+        return real == self.real_root or real.startswith(self.real_root + os.sep)
 
     def relative(self, path: str) -> str:
         return os.path.relpath(path, self.root).replace(os.sep, "/")
@@ -256,14 +264,16 @@ class _Walker:
         for entry in listing:
             name = entry.name
             try:
-                if name.endswith(".py") and entry.is_file():
-                    self.file(entry, prefix + name, ignores, aside, rows.get(name), same, kept)
-                    continue
-                is_dir = entry.is_dir()
+                is_py = name.endswith(".py") and entry.is_file()
+                is_dir = not is_py and entry.is_dir()
             except OSError as exc:
                 self.found.problems.append(f"{prefix}{name}: cannot stat ({exc.strerror})")
                 continue
-            if is_dir:
+            if (is_py or is_dir) and entry.is_symlink() and not self.inside(entry.path):
+                self.found.problems.append(f"{prefix}{name}: links outside the repository, skipped")
+            elif is_py:
+                self.file(entry, prefix + name, ignores, aside, rows.get(name), same, kept)
+            elif is_dir:
                 if not self.skip_dir(entry, prefix + name, ignores):
                     self.walk(entry.path, prefix + name, ignores, aside or (name if name in SET_ASIDE_DIRS else None))
             elif entry.is_symlink() and not os.path.exists(entry.path):

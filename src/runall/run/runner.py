@@ -239,7 +239,9 @@ class Runner:
             self._stop()
 
     def _retries(self, job: Job) -> int:
-        return 0 if self.detached else job.retries or self.options.retries
+        if self.detached:
+            return 0
+        return job.retries if job.retries is not None else self.options.retries
 
     def _mark(self, job: Job, status: JobStatus, reason: str) -> None:
         """Make a job that never started (again) final: SKIPPED or CANCELLED."""

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, ClassVar, Mapping, Sequence
 
 import psutil
 
-from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, signal_name
+from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, shell_comment, signal_name
 from runall.backends.local import containment, process_tree
 from runall.config import ExecutionOptions, Project
 from runall.model import Job
@@ -89,9 +89,9 @@ class LocalBackend:
     def preview(self, specs: Sequence[LaunchSpec]) -> str:
         """Each attempt's command, shell-quoted, runnable from the repository root."""
         cwd = specs[0].cwd if specs else Path.cwd()
-        lines = [f"# {len(specs)} job(s), each run from {shlex.quote(str(cwd))}"]
+        lines = [shell_comment(f"{len(specs)} job(s), each run from {shlex.quote(str(cwd))}")]
         for spec in specs:
-            lines += [f"# {spec.job_id}", shlex.join(spec.argv)]
+            lines += [shell_comment(spec.job_id), shlex.join(spec.argv)]
         return "\n".join(lines) + "\n"
 
     def start(self, spec: LaunchSpec) -> LocalHandle:

@@ -1,8 +1,8 @@
 """Results cached by file content hash, so a warm run reads no unchanged file.
 
 `ContentCache` is the storage, shared by the stages that cache what they read (the flags
-stage here, discovery's entry-point facts in `runall.plan.entry_points`). `FlagCache` caches
-sniff results. Each cache is one JSON file (e.g. `<root>/.runall-cache/flags.json`):
+stage here, discovery in `runall.plan.discovery`). `FlagCache` caches sniff results. Each cache
+is one JSON file in `Settings.cache_dir`, outside the repository (e.g. `flags.json`):
 
     {"version": "1:<analyser version>",
      "entries": {key: value}    (flags: {sha256: ScriptFlags.to_dict() without path}),
