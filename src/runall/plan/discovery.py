@@ -57,7 +57,8 @@ class Decision(NamedTuple):
 
 @dataclass
 class Discovery:
-    """Scripts found (POSIX paths relative to the root, sorted), problems met, every decision."""
+    """Scripts found (POSIX paths relative to the root, sorted), problems met, every decision
+    (in walk order)."""
 
     scripts: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -218,9 +219,6 @@ class _Walker:
         if matched:
             self.note(rel + "/", False, f"excluded by {matched[1]} = {matched[0]!r}", "excluded")
             return True
-        if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
-            self.note(rel + "/", False, "virtual environment (pyvenv.cfg)", "virtual environment")
-            return True
         if any(ignore.matches(rel, True) for ignore in ignores):
             self.note(rel + "/", False, "ignored by .gitignore", "ignored by .gitignore")
             return True
@@ -246,11 +244,15 @@ class _Walker:
         self.seen_dirs.add(key)
         try:
             with os.scandir(directory) as entries:
-                listing = list(entries)     # in directory order: the decisions are sorted at the end
+                listing = list(entries)     # in directory order: the decisions are sorted when shown
         except OSError as exc:
             self.found.problems.append(f"{shown}: unreadable directory ({exc.strerror})")
             return
-        if self.settings.respect_gitignore and any(e.name == ".gitignore" for e in listing):
+        names = [entry.name for entry in listing]
+        if rel and "pyvenv.cfg" in names:   # a virtual environment, whatever its name (seen once inside)
+            self.note(rel + "/", False, "virtual environment (pyvenv.cfg)", "virtual environment")
+            return
+        if self.settings.respect_gitignore and ".gitignore" in names:
             own = _read_gitignore(directory, rel, self.found)
             ignores = ignores + [own] if own else ignores
         memo_key = f"dir:{rel}"
@@ -420,5 +422,4 @@ def discover(settings: Settings) -> Discovery:
     walker.cache.save()
     walker.found.problems.extend(walker.cache.warnings)
     walker.found.scripts.sort()
-    walker.found.decisions.sort()
     return walker.found

@@ -27,13 +27,13 @@ def why_payload(decisions: Sequence[Decision]) -> dict[str, Any]:
     (a folder's path ends in `/`: nothing under it was looked at)."""
     files = [d for d in decisions if not d.path.endswith("/")]
     return {"files_looked_at": len(files), "taken": sum(d.taken for d in files),
-            "decisions": [d.to_dict() for d in decisions]}
+            "decisions": [d.to_dict() for d in sorted(decisions)]}
 
 
 def _write_why(decisions: Sequence[Decision], out: TextIO) -> None:
     summary = why_payload(decisions)
     width = max((len(d.path) for d in decisions), default=0)
-    for decision in decisions:
+    for decision in sorted(decisions):
         mark = "taken" if decision.taken else "skip "
         out.write(f"{mark}  {decision.path.ljust(width)}  {decision.reason}\n")
     folders = len(decisions) - summary["files_looked_at"]
