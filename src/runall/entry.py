@@ -16,4 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     listcache.record(args)
     from runall.cli import main as run
 
-    return run(args)
+    code = run(args)
+    if code == 0:
+        listcache.commit()
+    return code

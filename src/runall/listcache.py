@@ -2,10 +2,10 @@
 (`$XDG_CACHE_HOME/runall/listings/`, default `~/.cache`), while nothing it was made from has
 changed.
 
-A `--list` whose output is not a terminal records what it reads through an audit hook:
-every file it opens (pyproject.toml, the job file, each .gitignore) and
-every folder it lists. When it succeeds with nothing on stderr (and the flag cache is on),
-its output is stored with the state of those inputs, plus the scripts listed, runall's own
+A `--list` whose output is not a terminal records what it reads, through an audit hook and
+`os.stat`: every file it opens or asks the size and time of (pyproject.toml, the job file,
+each .gitignore, every Python file discovery judges) and every folder it lists. When it succeeds (exit 0) with nothing on stderr (and the flag cache is on), its
+output is stored with the state of those inputs, plus the scripts listed, runall's own
 source files and the packages it imported: a file's type, size and modification time (or
 that it is missing), a folder's (its time changes when an entry is added, removed or
 renamed) and those of the folders in it (a skipped one, e.g. a virtual environment, could
@@ -21,6 +21,10 @@ import os
 import sys
 import time
 
+TYPE_CHECKING = False           # typing itself is not imported: a replay imports nothing it can avoid
+if TYPE_CHECKING:
+    from typing import Callable
+
 FORMAT = 1
 KEEP = 8                            # listings kept, one per command line
 RACY_NS = 2_000_000_000
@@ -28,6 +32,7 @@ _VOLATILE = frozenset({"_", "OLDPWD", "PWD", "SHLVL"})   # shell bookkeeping, no
 
 _seen: dict[str, set[str]] | None = None     # while recording: files opened and folders listed
 _argv: list[str] = []                        # ... by this command line
+_kept: tuple[str, str, list[str]] | None = None   # the listing it printed: (root, text, scripts)
 
 
 def cacheable(argv: list[str]) -> bool:
@@ -66,20 +71,30 @@ def record(argv: list[str]) -> None:
         _seen, _argv = {"files": set(), "folders": set()}, list(argv)
         sys.addaudithook(_audit)
         sys.stderr = _Watched(sys.stderr)
+        os.stat, os.lstat = _noting(os.stat), _noting(os.lstat)    # stat has no audit event
 
 
 def recording() -> bool:
     return _seen is not None
 
 
-def store(root: os.PathLike[str] | str, text: str, scripts: list[str]) -> None:
-    """Keep `text` as the listing of the command line being recorded, unless something went to
-    stderr or an input changed too recently to be trusted. Failures are ignored: it is a cache."""
-    global _seen
-    seen, _seen, argv = _seen, None, _argv
-    if seen is None or getattr(sys.stderr, "written", True):
+def keep(root: os.PathLike[str] | str, text: str, scripts: list[str]) -> None:
+    """Hold `text` as the listing of the command line being recorded, with what it was made from
+    besides what was read (the scripts listed); `commit` stores it once the command succeeded."""
+    global _kept
+    if _seen is not None:
+        _kept = (os.fspath(root), text, list(scripts))
+
+
+def commit() -> None:
+    """Store the listing held by `keep`, unless something went to stderr or an input changed
+    too recently to be trusted. Failures are ignored: it is a cache."""
+    global _seen, _kept
+    seen, _seen, argv, kept, _kept = _seen, None, _argv, _kept, None
+    os.stat, os.lstat = getattr(os.stat, "__wrapped__", os.stat), getattr(os.lstat, "__wrapped__", os.lstat)
+    if seen is None or kept is None or getattr(sys.stderr, "written", True):
         return
-    root = os.fspath(root)
+    root, text, scripts = kept
     paths = {p for p in seen["files"] if _input(p, root)} | set(scripts) | _code_files()
     folders = {p for p in seen["folders"] if _input(p, root)}
     for folder in list(folders):
@@ -127,6 +142,21 @@ class _Watched:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)
+
+
+def _noting(stat: Callable[..., os.stat_result]) -> Callable[..., os.stat_result]:
+    """`os.stat` (or `lstat`) that notes each path asked about while recording: discovery and the
+    caches decide by a file's size and time without opening it."""
+    def noted(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        seen = _seen
+        if seen is not None and isinstance(path, (str, os.PathLike)) and kwargs.get("dir_fd") is None:
+            name = os.fspath(path)
+            if isinstance(name, str):
+                seen["files"].add(os.path.abspath(name))
+        return stat(path, *args, **kwargs)
+
+    noted.__wrapped__ = stat  # type: ignore[attr-defined]
+    return noted
 
 
 def _audit(event: str, args: tuple[object, ...]) -> None:
