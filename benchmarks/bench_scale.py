@@ -20,7 +20,7 @@ RSS_TARGET_MIB = 100.0      # orchestrator peak RSS at the largest size
 SCRIPT = '''"""A trivial job: its options are declared for the flag stage, never parsed at run time."""
 import sys
 
-if len(sys.argv) < 0:
+if __name__ == "__main__" and len(sys.argv) < 0:
     import argparse
     parser = argparse.ArgumentParser()
     parser.add_argument("--a")

@@ -23,20 +23,23 @@ from runall.record.manifest import Manifest
 
 Repo = Callable[[dict[str, str]], Path]
 
-QUICK = "print('ran')\n"
-SLEEPY = "import time\nprint('started', flush=True)\ntime.sleep({s})\n"
+QUICK = "if __name__ == '__main__':\n    print('ran')\n"
+SLEEP_1 = "import time\n\nif __name__ == '__main__':\n    time.sleep(1)\n"
+SLEEPY = "import time\n\nif __name__ == '__main__':\n    print('started', flush=True)\n    time.sleep({s})\n"
 # Fills the file system of its first argument (default: runs/filler) and exits 0; only once
 # in a folder (it leaves `filled-once` there).
 FILLER = """\
 import os, sys
-if not os.path.exists("filled-once"):
-    open("filled-once", "w").close()
-    with open(sys.argv[1] if len(sys.argv) > 1 else "runs/filler", "wb", buffering=0) as fh:
-        try:
-            while True:
-                fh.write(b"x" * 4096)
-        except OSError as exc:
-            print("filled:", exc)
+
+if __name__ == "__main__":
+    if not os.path.exists("filled-once"):
+        open("filled-once", "w").close()
+        with open(sys.argv[1] if len(sys.argv) > 1 else "runs/filler", "wb", buffering=0) as fh:
+            try:
+                while True:
+                    fh.write(b"x" * 4096)
+            except OSError as exc:
+                print("filled:", exc)
 """
 
 
@@ -70,7 +73,7 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[Path, str], Path]]:
 # -- row 5: disk full, read-only checkout ------------------------------------------------------
 
 def test_disk_full_mid_run_stops_starting_jobs_and_resume_finishes(make_repo: Repo, tmpfs) -> None:
-    files = {"scripts/train_a_fill.py": FILLER, **{f"scripts/train_j{i:02d}.py": "import time\ntime.sleep(1)\n" for i in range(12)}}
+    files = {"scripts/train_a_fill.py": FILLER, **{f"scripts/train_j{i:02d}.py": SLEEP_1 for i in range(12)}}
     root = make_repo(files)
     runs = tmpfs(root / "runs", "512k")
     done = run_cli("--plain", "--run-id", "r", cwd=root)
@@ -139,9 +142,9 @@ def test_same_run_id_started_twice_one_exits_2(make_repo: Repo) -> None:
 
 
 def test_two_resumes_of_one_run_one_refuses(make_repo: Repo) -> None:
-    root = make_repo({"scripts/train_slow.py": "import os, time\n"
-                                               "if os.path.exists('go'):\n    time.sleep(3)\nelse:\n"
-                                               "    raise SystemExit(1)\n"})
+    root = make_repo({"scripts/train_slow.py": "import os, time\n\nif __name__ == '__main__':\n"
+                                               "    if os.path.exists('go'):\n        time.sleep(3)\n    else:\n"
+                                               "        raise SystemExit(1)\n"})
     assert run_cli("--run-id", "r", "--plain", cwd=root).returncode == 1
     (root / "go").write_text("")
     first = subprocess.Popen([sys.executable, str(SHIM), "--resume", "r", "--plain"], cwd=root,
@@ -191,8 +194,9 @@ def test_two_runs_of_one_job_never_share_its_output_folder(make_repo: Repo) -> N
 # -- row 17: huge grids -------------------------------------------------------------------------
 
 def test_huge_grid_is_refused_before_it_is_built(make_repo: Repo) -> None:
-    root = make_repo({"scripts/train_g.py": "import argparse\np = argparse.ArgumentParser()\n"
-                                            "p.add_argument('--a')\np.add_argument('--b')\np.parse_args()\n"})
+    root = make_repo({"scripts/train_g.py": "import argparse\n\nif __name__ == '__main__':\n"
+                                            "    p = argparse.ArgumentParser()\n    p.add_argument('--a')\n"
+                                            "    p.add_argument('--b')\n    p.parse_args()\n"})
     values = ",".join(map(str, range(1000)))
     began = time.monotonic()
     done = run_cli("--list", "--grid", f"a={values}", "--grid", f"b={values}", cwd=root)
