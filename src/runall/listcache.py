@@ -59,8 +59,11 @@ def replay(argv: list[str]) -> bool:
         text = entry["stdout"]
     except (OSError, ValueError, KeyError, TypeError, StopIteration, AttributeError):
         return False
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:         # `--list | head`: the reader went away, as the CLI treats it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return True
 
 
