@@ -237,7 +237,7 @@ def run_request(inv: Invocation, manifest: Any = None) -> Any:
     return session.RunRequest(
         root=inv.root, runs_dir=inv.runs_dir, execution=ExecutionOptions.from_values(values),
         report=ReportOptions.from_values(values), backend=backend,
-        backend_settings=backend_class(backend).parse_settings(inv.project),
+        backend_settings=backend_class(backend).parse_settings(inv.project, values),
         tracking=resolve_tracking(values, inv.project, inv.root, recorded_tracking),
         run_id=values["run_id"].value, detach=values["detach"].value, settings=inv.settings.to_dict())
 

@@ -49,6 +49,7 @@ class Job:
     cpus: int = 1
     gpus: int = 0
     memory: int | None = None        # bytes; None = no reservation
+    resources: dict[str, float] = field(default_factory=dict)   # custom resources (Ray), e.g. {"a100": 1}
     timeout: float | None = None     # seconds; None = no limit
     retries: int = 0
     priority: int = 0                # higher starts first

@@ -16,7 +16,7 @@ import psutil
 
 from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, signal_name
 from runall.backends.local import process_tree
-from runall.config import ExecutionOptions, Project
+from runall.config import ExecutionOptions, Project, Sourced
 from runall.model import Job
 from runall.run.resources import Capacity, cpu_count, detect_capacity
 
@@ -59,7 +59,7 @@ class LocalBackend:
         self._gpus = gpus
 
     @classmethod
-    def parse_settings(cls, project: Project) -> None:
+    def parse_settings(cls, project: Project, values: Mapping[str, Sourced]) -> None:
         return None
 
     @classmethod
