@@ -91,6 +91,7 @@ class RayBackend:
         self._environ = dict(os.environ)
         self._cluster: Cluster | None = None
         self._local: Capacity | None = None
+        self._warm = False
         self._tokens: set[str] = set()
 
     @property
@@ -118,7 +119,6 @@ class RayBackend:
     def start(self, spec: LaunchSpec) -> RayHandle:
         job = self.jobs[spec.job_id]
         env = {**self._environ, **spec.env, TOKEN_VAR: spec.token}
-        self._tokens.add(spec.token)
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         options: dict[str, Any] = {"num_cpus": job.cpus, "num_gpus": job.gpus, "name": f"runall {spec.token}"}
         if job.memory:
@@ -126,11 +126,13 @@ class RayBackend:
         if job.resources:
             options["resources"] = dict(job.resources)
         try:
-            cluster = self._connect()
+            cluster = self._warm_cluster()
             stream = cluster.run_attempt.options(**options).remote(spec.argv, str(spec.cwd), env, str(spec.log_path))
         except Exception as exc:            # Ray's errors have no common base beyond Exception
             spec.log_path.write_text(f"runall: cannot submit to {self.where}: {exc}\n", encoding="utf-8")
             raise OSError(f"cannot submit to {self.where}: {exc}") from None
+        finally:
+            self._tokens.add(spec.token)
         return RayHandle(spec.job_id, spec.token, stream)
 
     def poll(self, handles: Sequence[RayHandle], timeout: float) -> list[tuple[RayHandle, ExitInfo]]:
@@ -231,6 +233,15 @@ class RayBackend:
             self._cluster = Cluster(self.settings, self._local_capacity() if self.settings.embedded else None)
             self._check_fit([node["Resources"] for node in self._cluster.nodes()])
         return self._cluster
+
+    def _warm_cluster(self) -> Cluster:
+        """Connected, with a warm worker per slot: at the first attempt, before its timeout counts."""
+        cluster = self._connect()
+        if not self._warm:
+            capacity = cluster.capacity(self._slots)
+            cluster.warm_up(min(capacity.slots, capacity.cpus))
+            self._warm = True
+        return cluster
 
     def _local_capacity(self) -> Capacity:
         """What a local instance gets: this machine's CPUs, GPUs (or `--gpus`) and memory."""

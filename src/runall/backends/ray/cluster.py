@@ -59,6 +59,7 @@ class Cluster:
             self._init(settings, local)
         self.run_attempt = ray.remote(max_retries=0)(worker.run_attempt)
         self.signal_attempts = ray.remote(num_cpus=0, max_retries=0)(worker.signal_attempts)
+        self._ready = ray.remote(num_cpus=1, max_retries=0)(worker.ready)
 
     def _init(self, settings: RaySettings, local: Capacity | None) -> None:
         quiet = dict(logging_level=logging.ERROR, log_to_driver=False)
@@ -85,6 +86,12 @@ class Cluster:
                 totals[name] = totals.get(name, 0.0) + amount
         return Capacity(slots, int(totals.get("CPU", 0)), tuple(str(i) for i in range(int(totals.get("GPU", 0)))),
                         int(totals.get("memory", 0)))
+
+    def warm_up(self, workers: int, timeout: float = 60.0) -> None:
+        """Have Ray start `workers` worker processes for this driver (one CPU each, at most the
+        cluster's CPUs) and wait for them, so attempts do not wait for worker start-up."""
+        if workers > 0:
+            self.ray.wait([self._ready.remote() for _ in range(workers)], num_returns=workers, timeout=timeout)
 
     def on_nodes(self, node_ids: Sequence[str], tokens: Sequence[str], signum: int) -> list[Any]:
         """Start `signal_attempts(tokens, signum)` on each node; returns the result refs."""

@@ -69,6 +69,12 @@ def _wait(proc: subprocess.Popen[bytes]) -> dict[str, Any]:
     return {"exit_code": None, "signal": signal_name(-code), "peak_rss": rss}
 
 
+def ready() -> bool:
+    """A task that only imports this module: run once per slot at connection time, so the first
+    attempts find warm workers and their timeouts do not pay for Ray starting worker processes."""
+    return True
+
+
 def signal_attempts(tokens: Sequence[str], signum: int) -> int:
     """Send `signum` to every process on this node whose RUNALL_JOB_TOKEN is one of `tokens`, to
     their process groups and to their descendants (SIGKILL waits for them to go); returns how many."""
