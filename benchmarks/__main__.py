@@ -11,8 +11,8 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from . import (bench_discovery, bench_dispatch, bench_flags, bench_makespan, bench_memory, bench_startup,
-               bench_threads, flags_real)
+from . import (bench_discovery, bench_dispatch, bench_flags, bench_makespan, bench_memory, bench_ray,
+               bench_startup, bench_threads, flags_real)
 from .common import REPO, Section, load1, prepare_environment, shown
 from .report import render
 
@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[bool, Path], Section]] = {   # in the issue's or
     "threads": bench_threads.run,
     "flags": bench_flags.run,
     "memory": bench_memory.run,
+    "ray": bench_ray.run,
 }
 HERE = Path(__file__).resolve().parent
 
