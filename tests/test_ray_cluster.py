@@ -109,6 +109,15 @@ def test_success_failure_environment_and_leftovers_match_local(make_repo, ray_ad
     assert logs(root, "ray") == logs(root, "local")
     assert logs(root, "ray")["ok.log"] == f"fine {root} 2 '' ok True\nto stderr\n"
 
+    (root / "scripts/train_bad.py").write_text("print('fixed')\n")           # --resume reruns only `bad`
+    for backend in ("local", "ray"):
+        resumed = cli(root, "--resume", backend, *backend_args(backend, ray_address)[2:])
+        assert resumed.returncode == 0, f"{backend}: {resumed.stdout}{resumed.stderr}"
+    local, ray = manifest(root, "local"), manifest(root, "ray")
+    assert ray["status"] == local["status"] == "succeeded" and ray["backend"] == "ray"
+    assert outcome(ray)["bad"] == outcome(local)["bad"] == ("SUCCEEDED", 0, None, 2, None, "logs/bad.attempt2.log")
+    assert logs(root, "ray")["bad.attempt2.log"] == "fixed\n"
+
 
 CHAIN = {
     "scripts/train_slow.py": "import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n",
@@ -222,3 +231,36 @@ def test_without_an_address_a_local_instance_runs_the_jobs_and_stops(make_repo, 
     time.sleep(1)
     after = {p.pid for p in psutil.process_iter(["name"]) if p.info["name"] in ("raylet", "gcs_server")}
     assert after <= before, "the local Ray instance outlived the run"
+
+
+def test_an_attempt_still_queued_is_cancelled_and_never_runs(ray_address: str, tmp_path: Path) -> None:
+    """Stopping an attempt that waits for room: Ray drops the task; the running one gets SIGTERM."""
+    from runall.backends.base import ExitInfo, LaunchSpec
+    from runall.backends.ray.backend import RayBackend
+    from runall.backends.ray.settings import RaySettings
+    from runall.model import Job, JobStatus
+
+    probe = RayBackend([], RaySettings(ray_address, "test"))
+    cpus = probe.capacity().cpus                # the whole cluster, so the second job must queue
+    probe.close()
+    code = "import time; print('hogging', flush=True); time.sleep(60)"
+    jobs = [Job(id=name, script="-", argv=[sys.executable, "-c", code], cpus=cpus) for name in ("hog", "queued")]
+    backend = RayBackend(jobs, RaySettings(ray_address, "test"))
+    specs = [LaunchSpec(job.id, 1, job.argv, tmp_path, {}, tmp_path / "logs" / f"{job.id}.log", f"q/{job.id}")
+             for job in jobs]
+    try:
+        hog, queued = (backend.start(spec) for spec in specs)
+        assert wait_for(lambda: "hogging" in (tmp_path / "logs/hog.log").read_text()
+                        if (tmp_path / "logs/hog.log").exists() else False, timeout=30)
+        for handle in (queued, hog):
+            backend.terminate(handle)
+        ended: dict[str, ExitInfo] = {}
+        deadline = time.monotonic() + 30
+        while len(ended) < 2 and time.monotonic() < deadline:
+            ended.update((handle.job_id, info) for handle, info in backend.poll([h for h in (hog, queued)
+                                                                                 if h.job_id not in ended], 0.5))
+    finally:
+        backend.close()
+    assert ended["queued"] == ExitInfo(None, status=JobStatus.CANCELLED, reason="cancelled before it started")
+    assert not (tmp_path / "logs/queued.log").exists()
+    assert (ended["hog"].exit_code, ended["hog"].signal) == (None, "SIGTERM") and ended["hog"].peak_rss, ended

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+import sys
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
@@ -39,6 +40,7 @@ class RayHandle:
         self.node: str | None = None
         self.where: str | None = None
         self.stop: int | None = None     # signal asked for before the task had started
+        self.outcome: ExitInfo | None = None     # how it ended, once the stream said so
 
     def ref(self) -> dict[str, Any]:
         return {"token": self.token, "job_id": self.job_id}
@@ -138,41 +140,39 @@ class RayBackend:
     def poll(self, handles: Sequence[RayHandle], timeout: float) -> list[tuple[RayHandle, ExitInfo]]:
         if not handles or self._cluster is None:
             return []
-        ray = self._cluster.ray
-        streams = [handle.stream for handle in handles]
-        ready, _ = ray.wait(streams, num_returns=1, timeout=timeout)
-        if ready:
-            ready, _ = ray.wait(streams, num_returns=len(streams), timeout=0)
-        ended = []
-        for stream in ready:
-            handle = next(h for h in handles if h.stream is stream)
-            info = self._read(handle)
-            if info is not None:
-                ended.append((handle, info))
-        return ended
+        waiting = [handle for handle in handles if handle.outcome is None]
+        if len(waiting) == len(handles):
+            streams = [handle.stream for handle in waiting]
+            ray = self._cluster.ray
+            if ray.wait(streams, num_returns=1, timeout=timeout)[0]:
+                ready = ray.wait(streams, num_returns=len(streams), timeout=0)[0]
+                for handle in waiting:
+                    if any(stream is handle.stream for stream in ready):
+                        self._read(handle)
+        return [(handle, handle.outcome) for handle in handles if handle.outcome is not None]
 
-    def _read(self, handle: RayHandle) -> ExitInfo | None:
-        """The attempt's next items: None while it runs, its ExitInfo once it has ended."""
+    def _read(self, handle: RayHandle) -> None:
+        """Take the attempt's items that have arrived: where it started, then how it ended."""
         ray = self._cluster.ray
-        while True:
+        while handle.outcome is None and ray.wait([handle.stream], timeout=0)[0]:
             try:
                 item = ray.get(next(handle.stream))
             except StopIteration:
-                return ExitInfo(None, status=JobStatus.FAILED, reason="the Ray task ended without an exit status")
+                item = {"error": "the Ray task ended without an exit status"}
             except ray.exceptions.TaskCancelledError:
-                return ExitInfo(None, status=JobStatus.CANCELLED, reason="cancelled before it started")
+                handle.outcome = ExitInfo(None, status=JobStatus.CANCELLED, reason="cancelled before it started")
+                return
             except ray.exceptions.RayError as exc:
-                reason = f"Ray: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
-                return ExitInfo(None, status=JobStatus.FAILED, reason=reason)
-            if "started" not in item:
-                return ExitInfo(None, status=JobStatus.FAILED, reason=item["error"]) if "error" in item else \
-                    ExitInfo(item["exit_code"], item["signal"], item["peak_rss"])
-            started = item["started"]
-            handle.node, handle.where = started["node"], f"pid {started['pid']} on {started['host']}"
-            if handle.stop is not None:
-                self._signal(handle, handle.stop)
-            if not ray.wait([handle.stream], timeout=0)[0]:
-                return None
+                item = {"error": f"Ray: {(str(exc).strip() or type(exc).__name__).splitlines()[0]}"}
+            if "started" in item:
+                started = item["started"]
+                handle.node, handle.where = started["node"], f"pid {started['pid']} on {started['host']}"
+                if handle.stop is not None:
+                    self._signal(handle, handle.stop)
+            elif "error" in item:
+                handle.outcome = ExitInfo(None, status=JobStatus.FAILED, reason=item["error"])
+            else:
+                handle.outcome = ExitInfo(item["exit_code"], item["signal"], item["peak_rss"])
 
     def terminate(self, handle: RayHandle) -> None:
         """SIGTERM the attempt's processes on its node; an attempt not started yet is cancelled."""
@@ -185,6 +185,10 @@ class RayBackend:
 
     def _signal(self, handle: RayHandle, signum: int) -> None:
         cluster = self._connect()
+        if handle.node is None and handle.stop is None:
+            self._read(handle)          # it may have started since the last poll
+        if handle.outcome is not None:
+            return
         if handle.node is not None:
             cluster.on_nodes([handle.node], [handle.token], signum)
             return
@@ -215,6 +219,8 @@ class RayBackend:
         try:
             if self._tokens:
                 self._sweep(sorted(self._tokens))
+        except Exception as exc:        # the cluster went away: nothing more can be asked of it
+            print(f"runall: warning: cannot check {self.where} for leftover job processes: {exc}", file=sys.stderr)
         finally:
             self._cluster.shutdown()
             self._cluster = None
