@@ -125,6 +125,17 @@ def _job(pid_dir: Path, behaviour: str, args: list[str]) -> int:
         _spawn(pid_dir, "ignore-term", args[0], new_session=True)
         time.sleep(0.5)
         return 0
+    if behaviour == "escape":                 # escape SECONDS: a double-forked daemon and a detached child
+        if os.fork() == 0:                    # with an empty environment, both ignoring SIGTERM; then sleep
+            os.setsid()
+            if os.fork() == 0:
+                os._exit(_job(pid_dir, "ignore-term", args))
+            os._exit(0)
+        os.wait()
+        subprocess.Popen([sys.executable, str(HERE), "job", str(pid_dir), "ignore-term", args[0]],
+                         start_new_session=True, env={})
+        time.sleep(float(args[0]))
+        return 0
     if behaviour == "tree-child":
         _spawn(pid_dir, "ignore-term", args[0]).wait()
         return 0

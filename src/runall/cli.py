@@ -22,6 +22,7 @@ from runall.config import (ExecutionOptions, Project, ReportOptions, Sourced, re
 from runall.errors import EXIT_INTERRUPTED, UsageError
 from runall.model import Job
 from runall.options import GROUPS, OPTIONS
+from runall.plan.checks import check_plan
 from runall.plan.discovery import discover
 from runall.plan.flags.analyser import ScriptFlags
 from runall.plan.flags.cache import FlagCache
@@ -31,6 +32,7 @@ from runall.plan.jobfile import load_jobfile
 from runall.plan.jobs import GlobalValues, build_jobs
 from runall.plan.selection import select
 from runall.plan.settings import Settings, settings_from
+from runall.view.guard import discard_output
 from runall.view.preview import print_inspect, print_list
 
 
@@ -67,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 class Invocation:
     """One command line, resolved: the repository, its configuration and every option's value."""
 
-    cli: Mapping[str, Any]              # what the command line gave (None: not given), paths absolute
+    cli: Mapping[str, Any]              # what the command line gave (None: not given)
     root: Path
     project: Project
     values: Mapping[str, Sourced]
@@ -78,7 +80,7 @@ class Invocation:
 
     @property
     def runs_dir(self) -> Path:
-        return self.settings.runs_path
+        return self.settings.runs_dir
 
 
 def find_root(start: Path) -> Path:
@@ -94,14 +96,11 @@ def configure(cli: Mapping[str, Any]) -> Invocation:
     root = Path(cli["root"]).resolve() if cli.get("root") else find_root(Path.cwd())
     if not root.is_dir():
         raise UsageError(f"repository root {root} is not a directory", where="--root")
-    given = dict(cli)
-    if given.get("config"):
-        if not Path(given["config"]).is_file():
-            raise UsageError(f"job file {given['config']!r} does not exist", where="--config")
-        given["config"] = os.path.abspath(given["config"])
+    if cli.get("config") and not Path(cli["config"]).expanduser().is_file():
+        raise UsageError(f"job file {cli['config']!r} does not exist", where="--config")
     project = read_project(root)
-    values = resolve_values(given, project)
-    return Invocation(given, root, project, values, settings_from(root, values))
+    values = resolve_values(cli, project)
+    return Invocation(cli, root, project, values, settings_from(root, values))
 
 
 def parse(argv: Sequence[str] | None = None) -> Invocation:
@@ -158,14 +157,18 @@ def collect(previous: Any, inv: Invocation) -> list[Job]:
     found = discover(inv.settings)
     for problem in found.problems:
         _warn(problem)
-    declared = load_jobfile(inv.settings.config_path, inv.root)
+    declared = load_jobfile(inv.settings.config, inv.root)
     scripts = found.scripts + [d.script for d in declared if d.script not in found.scripts]
-    cache = FlagCache(inv.root / ".runall-cache" / "flags.json" if inv.settings.cache else None)
+    cache = FlagCache(inv.settings.cache_dir / "flags.json" if inv.settings.cache else None)
+    for warning in cache.warnings:
+        _warn(warning)
     flags: dict[str, ScriptFlags] = {script: cache.sniff(inv.root / script) for script in scripts}
     cache.save()
     jobs = build_jobs(flags, global_values(inv), merge_aliases(inv.settings.aliases), declared,
                       parse_grid_option(list(inv.value("grid"))), found.scripts)
-    return select(jobs, inv.value("only"), inv.value("exclude"), inv.value("tag"), inv.value("keywords"))
+    jobs = select(jobs, inv.value("only"), inv.value("exclude"), inv.value("tag"), inv.value("keywords"))
+    check_plan(jobs)            # what a run checks, a preview checks too
+    return jobs
 
 
 def show_list(jobs: list[Job], inv: Invocation) -> Any:
@@ -198,6 +201,9 @@ def execute(jobs: list[Job], inv: Invocation) -> int:
 TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, resume, collect, show_list, dry_run, execute)
 
 
+PER_JOB = ("timeout", "retries")     # run-wide options a job file may also set per job
+
+
 def run_tasks(inv: Invocation) -> int:
     """Hand each task's result to the next until one returns an exit code."""
     value: Any = None
@@ -212,17 +218,17 @@ def run_tasks(inv: Invocation) -> int:
 
 def global_values(inv: Invocation) -> GlobalValues:
     """The values given once for every job."""
-    data_path = inv.value("data_path")
     return GlobalValues(
         epochs=inv.value("epochs"), folds=inv.value("folds"), batch_size=inv.value("batch_size"),
-        seed=inv.value("seed"), data_path=os.path.abspath(data_path) if data_path else None,
-        output_base=inv.settings.output_base, extra_args=tuple(inv.value("extra_arg")))
+        seed=inv.value("seed"), data_path=inv.value("data_path"),
+        output_base=inv.settings.shown(inv.settings.output_base), extra_args=tuple(inv.value("extra_arg")))
 
 
 def run_request(inv: Invocation, manifest: Any = None) -> Any:
     """The execution stage's `RunRequest`; for an earlier run (`manifest`), its recorded options
     and backend come between `[tool.runall]` and the command line."""
     from runall.backends import backend_class
+    from runall.record.reports import target_problem
     from runall.tracking.config import resolve as resolve_tracking
 
     session = _session()
@@ -233,13 +239,19 @@ def run_request(inv: Invocation, manifest: Any = None) -> Any:
                                 f"recorded in run {manifest.run_id}")
         values = resolve_values(inv.cli, inv.project, layer)
         recorded_tracking = manifest.meta.get("tracking")
+    report = ReportOptions.from_values(values)
+    for path, flag in ((report.report_json, "--report-json"), (report.junit_xml, "--junit-xml")):
+        problem = target_problem(path) if path else None
+        if problem:
+            raise UsageError(problem, where=flag)
     backend = values["backend"].value
     return session.RunRequest(
         root=inv.root, runs_dir=inv.runs_dir, execution=ExecutionOptions.from_values(values),
-        report=ReportOptions.from_values(values), backend=backend,
+        report=report, backend=backend,
         backend_settings=backend_class(backend).parse_settings(inv.project, values),
         tracking=resolve_tracking(values, inv.project, inv.root, recorded_tracking),
-        run_id=values["run_id"].value, detach=values["detach"].value, settings=inv.settings.to_dict())
+        run_id=values["run_id"].value, detach=values["detach"].value, settings=inv.settings.to_dict(),
+        overrides={dest: inv.cli[dest] for dest in PER_JOB if inv.cli.get(dest) is not None})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -251,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"runall: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # e.g. `--list | head`: the reader went away, nothing to report
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        discard_output()
         return 0
     except KeyboardInterrupt:
         print("runall: interrupted", file=sys.stderr)

@@ -13,7 +13,7 @@ import re
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
 
@@ -24,15 +24,17 @@ from runall.backends.base import Backend
 from runall.config import ExecutionOptions, ReportOptions
 from runall.errors import UsageError
 from runall.model import Job, JobStatus
+from runall.plan.checks import check_plan
 from runall.record.history import expected_durations
 from runall.record.manifest import Manifest, iso, new_run_id, update_latest
 from runall.record.reports import write_reports
 from runall.run.events import Reporter
 from runall.run.resources import Allocation, Capacity, ResourcePool, check_jobs
 from runall.run.runner import Runner, job_token, launch_spec
-from runall.run.scheduler import Scheduler, check_dependencies
+from runall.run.scheduler import Scheduler
 from runall.tracking.config import TrackingConfig
 from runall.tracking.observer import observe
+from runall.view.guard import Guarded
 from runall.view.plain import PlainReporter
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -52,6 +54,12 @@ class RunRequest:
     run_id: str | None = None
     detach: bool = False
     settings: Mapping[str, Any] = field(default_factory=dict)    # recorded in the manifest
+    overrides: Mapping[str, Any] = field(default_factory=dict)   # per-job values the command line set
+
+    def jobs(self, jobs: Sequence[Job]) -> list[Job]:
+        """`jobs` with the command line's per-job values (`--timeout`, `--retries`) applied: the
+        command line wins over the job file, which wins over `[tool.runall]`."""
+        return [replace(job, **self.overrides) for job in jobs] if self.overrides else list(jobs)
 
 
 def make_backend(request: RunRequest, jobs: Sequence[Job]) -> Backend[Any]:
@@ -62,22 +70,14 @@ def make_backend(request: RunRequest, jobs: Sequence[Job]) -> Backend[Any]:
 
 
 def check_run(jobs: Sequence[Job], capacity: Capacity) -> None:
-    """Everything that must hold before anything starts: unique ids, resources, no cycles."""
-    seen: set[str] = set()
-    for job in jobs:
-        if job.id in seen:
-            raise UsageError("duplicate job id", where=f"job {job.id}")
-        seen.add(job.id)
-        if job.retries < 0:
-            raise UsageError(f"retries must not be negative, got {job.retries}", where=f"job {job.id}")
-        if job.timeout is not None and job.timeout <= 0:
-            raise UsageError(f"timeout must be more than 0, got {job.timeout}", where=f"job {job.id}")
+    """Everything that must hold before anything starts: the plan's rules, and room for each job."""
+    check_plan(jobs)
     check_jobs(jobs, capacity)
-    check_dependencies(jobs)
 
 
 def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = None) -> int:
     """Run the jobs in a new run directory (or submit them, detached); returns the exit code."""
+    jobs = request.jobs(jobs)
     backend = make_backend(request, jobs)
     if request.detach and not backend.can_detach:
         raise UsageError(f"the {request.backend} backend cannot detach; use a cluster backend such as --backend slurm",
@@ -102,9 +102,9 @@ def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = 
 def resume(manifest: Manifest, request: RunRequest, reporter: Reporter | None = None) -> int:
     """Rerun, in the same run directory, every job of `manifest` that did not succeed."""
     _refuse_if_running(manifest)
-    jobs = [rec.job for rec in manifest.records() if rec.status is not JobStatus.SUCCEEDED]
+    jobs = request.jobs([rec.job for rec in manifest.records() if rec.status is not JobStatus.SUCCEEDED])
     backend = make_backend(request, jobs)
-    backend.kill_stale([manifest.record(job.id).backend_ref or {"token": job_token(manifest.run_id, job.id)}
+    backend.kill_stale([manifest.record(job.id).backend_ref or {"token": job_token(manifest.token, job.id)}
                         for job in jobs])
     for job in jobs:
         manifest.reset_for_resume(job.id)
@@ -180,7 +180,7 @@ def _execute(manifest: Manifest, jobs: Sequence[Job], backend: Backend[Any], cap
     satisfied = [rec.id for rec in manifest.records() if rec.status is JobStatus.SUCCEEDED]
     pool = ResourcePool(capacity) if backend.counts_local_memory else ResourcePool(
         capacity, available_memory=lambda: capacity.memory)
-    reporter = observe(reporter or make_reporter(request.report, jobs, expected, capacity.slots),
+    reporter = observe(Guarded(reporter or make_reporter(request.report, jobs, expected, capacity.slots)),
                        request.tracking, manifest, request.root)
     runner = Runner(manifest, jobs, Scheduler(jobs, pool, expected, satisfied), backend, reporter,
                     request.execution, request.root)

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
-from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec
+from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, shell_comment
 from runall.backends.local import process_tree
 from runall.backends.ray.cluster import Cluster, require_ray
 from runall.backends.ray.settings import RaySettings, parse_settings
@@ -112,10 +112,10 @@ class RayBackend:
     def preview(self, specs: Sequence[LaunchSpec]) -> str:
         """Each attempt's resource request and command, runnable from the repository root."""
         cwd = specs[0].cwd if specs else Path.cwd()
-        lines = [f"# {len(specs)} job(s), each a Ray task on {self.where}, run from {shlex.quote(str(cwd))} "
-                 "(a filesystem every node shares)"]
+        lines = [shell_comment(f"{len(specs)} job(s), each a Ray task on {self.where}, run from "
+                               f"{shlex.quote(str(cwd))} (a filesystem every node shares)")]
         for spec in specs:
-            lines += [f"# {spec.job_id}: {request(self.jobs[spec.job_id])}", shlex.join(spec.argv)]
+            lines += [shell_comment(f"{spec.job_id}: {request(self.jobs[spec.job_id])}"), shlex.join(spec.argv)]
         return "\n".join(lines) + "\n"
 
     def start(self, spec: LaunchSpec) -> RayHandle:

@@ -2,8 +2,9 @@
 
 `run_attempt` is a generator task: it starts the job's argv in its own session with output
 straight to the job's log (the run directory is on a filesystem every node shares), yields
-where the process runs, waits for it, kills what it left in its process group (as the local
-backend does), and yields how it ended. `signal_attempts` runs on one node at a time and
+where the process runs, waits for it, kills what it left behind (its process group, and any
+process here that carries its token: escaped descendants die with their job, as locally),
+and yields how it ended. `signal_attempts` runs on one node at a time and
 signals every process carrying one of the given `RUNALL_JOB_TOKEN` values: the terminate,
 kill and leftover sweeps of the backend. Neither imports `ray` at module level.
 """
@@ -49,18 +50,19 @@ def run_attempt(argv: Sequence[str], cwd: str, env: dict[str, str], log_path: st
             return
     try:
         yield {"started": {"node": node, "host": socket.gethostname(), "pid": proc.pid}}
-        yield _wait(proc)
+        yield _wait(proc, env[TOKEN_VAR])
     finally:
         if proc.returncode is None:         # cancelled or failed while waiting: leave nothing behind
             process_tree.kill_tree(proc.pid, process_tree.snapshot(proc.pid))
             proc.wait()
 
 
-def _wait(proc: subprocess.Popen[bytes]) -> dict[str, Any]:
-    """Wait for the leader to exit, kill what it left in its group, then reap it."""
+def _wait(proc: subprocess.Popen[bytes], token: str) -> dict[str, Any]:
+    """Wait for the leader to exit, kill what it left (its group, its token's processes), reap it."""
     os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
     # The unreaped leader still holds its pid, so the group id cannot belong to anyone else.
     process_tree.kill_tree(proc.pid, [], wait=0.5)
+    signal_attempts([token], signal.SIGKILL)
     _, status, usage = os.wait4(proc.pid, 0)
     code = proc.returncode = os.waitstatus_to_exitcode(status)
     rss = usage.ru_maxrss * _RSS_UNIT
