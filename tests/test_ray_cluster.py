@@ -91,7 +91,7 @@ BASIC = {
                            "print('to stderr', file=sys.stderr)\n",
     "scripts/train_bad.py": "import sys\nprint('about to fail')\nsys.exit(3)\n",
     "scripts/train_daemon.py": helper_job("daemon", 60),
-    "runall.yaml": "jobs:\n  - script: scripts/train_ok.py\n    cpus: 2\n    env: {FROM_JOB_FILE: yes}\n",
+    "runall.yaml": "jobs:\n  - script: scripts/train_ok.py\n    cpus: 2\n    env: {FROM_JOB_FILE: here}\n",
 }
 
 
@@ -108,7 +108,7 @@ def test_success_failure_environment_and_leftovers_match_local(make_repo, ray_ad
         "daemon": ("SUCCEEDED", 0, None, 1, None, "logs/daemon.log"),
         "ok": ("SUCCEEDED", 0, None, 1, None, "logs/ok.log")}
     assert logs(root, "ray") == logs(root, "local")
-    assert logs(root, "ray")["ok.log"] == f"fine {root} 2 '' ok True\nto stderr\n"
+    assert logs(root, "ray")["ok.log"] == f"fine {root} 2 '' ok here\nto stderr\n"
 
     (root / "scripts/train_bad.py").write_text("print('fixed')\n")           # --resume reruns only `bad`
     for backend in ("local", "ray"):
