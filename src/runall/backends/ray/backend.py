@@ -184,8 +184,10 @@ class RayBackend:
         self._signal(handle, signal.SIGKILL)
 
     def _signal(self, handle: RayHandle, signum: int) -> None:
+        """Signal a started attempt on its node; cancel one that has not started (and remember the
+        signal for when it turns out to have started after all)."""
         cluster = self._connect()
-        if handle.node is None and handle.stop is None:
+        if handle.node is None:
             self._read(handle)          # it may have started since the last poll
         if handle.outcome is not None:
             return
