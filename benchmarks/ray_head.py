@@ -1,15 +1,17 @@
 """A throwaway Ray head on a free loopback port, for the Ray tests and benchmarks.
 
 `ray start --head --block` runs in its own session (a terminal's Ctrl-C does not reach it);
-ending that command stops every process of the head. Token authentication is on
-(`RAY_AUTH_MODE=token`, set here for this process and its children, as Ray requires for a
-driver that connects by address). `python -m benchmarks.ray_head` starts one, prints its
-address and keeps it until SIGTERM (what .ci/run does).
+ending that command stops every process of the head. Token authentication is on:
+`RAY_AUTH_MODE=token` and a random `RAY_AUTH_TOKEN` unless one is given (nothing is written
+to ~/.ray), set here for this process and its children, since Ray wants both for a driver
+that connects by address. `python -m benchmarks.ray_head` starts one, prints its address and
+keeps it until SIGTERM (.ci/run does, with the two variables exported for the tests).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -37,6 +39,7 @@ class RayHead:
 
     def __enter__(self) -> str:
         os.environ["RAY_AUTH_MODE"] = "token"
+        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
         port = free_port()
         self.address = f"127.0.0.1:{port}"
         ray = Path(sys.executable).with_name("ray")

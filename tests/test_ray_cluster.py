@@ -42,7 +42,7 @@ def ray_address() -> Iterator[str]:
     from benchmarks.ray_head import RayHead
 
     with RayHead(cpus=2) as address:
-        ENV["RAY_AUTH_MODE"] = os.environ["RAY_AUTH_MODE"]
+        ENV.update({name: os.environ[name] for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")})
         yield address
 
 
