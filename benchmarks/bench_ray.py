@@ -61,7 +61,7 @@ def run(tiny: bool, work: Path) -> Section:
                   for argv in [*commands.values(), *latency_commands.values()]],
         table=table, details=details,
         notes=[f"A Ray head with 2 CPUs on a free loopback port (`ray start --head --block`), started once for "
-               f"the section; `RAY_ADDRESS` below stands for it. {jobs} empty scripts run 2 at a time on each "
+               f"the section; `$RAY_ADDRESS` in the commands stands for it. {jobs} empty scripts run 2 at a time on each "
                "backend (`runs/` removed before each run); every Ray run is a new driver, so its wall time "
                "includes connecting and Ray starting a worker process per slot for it.",
                f"Latency: {probes} scripts whose first line prints `time.time()`, run one at a time; the figure "
