@@ -58,3 +58,93 @@ def test_listing_leaves_the_repository_clean(make_repo, tmp_path: Path) -> None:
     assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
     (cache,) = (tmp_path / "xdg" / "runall").iterdir()
     assert cache.name.startswith("repo-") and (cache / "flags.json").is_file()
+
+
+# -- item 2: --resume does what it says -------------------------------------------------------------------
+
+FLAKY = ("import os, sys\nn = int(open('count').read()) if os.path.exists('count') else 0\n"
+         "open('count', 'w').write(str(n + 1))\nsys.exit(0 if n else 1)\n")          # fails its first try
+
+
+def failed_run(make_repo) -> Path:
+    root = make_repo({"scripts/train_good.py": ARGPARSE_SCRIPT, "scripts/train_flaky.py": FLAKY,
+                      "scripts/train_other.py": "raise SystemExit(3)\n"})
+    done = run_cli("--root", str(root), "--run-id", "r1", cwd=root)
+    assert done.returncode == 1
+    assert done.stdout.rstrip().splitlines()[-1].endswith("run_all_training.py --root "
+                                                           f"{root.resolve()} --resume r1")      # the last line
+    return root
+
+
+def test_resume_previews_and_selects(make_repo) -> None:
+    root = failed_run(make_repo)
+    listed = run_cli("--root", str(root), "--resume", "--list", "--format", "json", cwd=root)
+    assert [job["id"] for job in json.loads(listed.stdout)["jobs"]] == ["flaky", "other"]
+    assert (root / "count").read_text() == "1"                              # a preview runs nothing
+    dry = run_cli("--root", str(root), "--resume", "--dry-run", "--only", "flaky", cwd=root)
+    assert "train_flaky.py" in dry.stdout and "train_other.py" not in dry.stdout
+    assert (root / "count").read_text() == "1"
+    done = run_cli("--root", str(root), "--resume", "--only", "flaky", cwd=root)
+    assert done.returncode == 1                                             # `other` still failed, not rerun
+    records = {rec["id"]: rec for rec in json.loads((root / "runs/r1/manifest.json").read_text())["jobs"]}
+    assert records["flaky"]["status"] == "SUCCEEDED" and records["flaky"]["attempts"] == 2
+    assert records["other"]["attempts"] == 1
+
+
+def test_resume_refuses_new_values_for_recorded_commands(make_repo) -> None:
+    root = failed_run(make_repo)
+    for extra in (["--epochs", "3"], ["--output-base", "elsewhere"], ["--grid", "lr=1,2"]):
+        done = run_cli("--root", str(root), "--resume", *extra, cwd=root)
+        assert done.returncode == 2 and f"runall: error: {extra[0]}: a resumed run reruns" in done.stderr
+    assert (root / "count").read_text() == "1"
+
+
+def test_a_recorded_fail_fast_can_be_turned_off(make_repo) -> None:
+    root = make_repo({"scripts/train_a.py": "raise SystemExit(1)\n", "scripts/train_b.py": ARGPARSE_SCRIPT})
+    run_cli("--root", str(root), "--fail-fast", "--run-id", "ff", cwd=root)
+    first = {rec["id"]: rec["status"] for rec in json.loads((root / "runs/ff/manifest.json").read_text())["jobs"]}
+    assert first == {"a": "FAILED", "b": "CANCELLED"}
+    run_cli("--root", str(root), "--resume", "--no-fail-fast", cwd=root)
+    manifest = json.loads((root / "runs/ff/manifest.json").read_text())
+    assert {rec["id"]: rec["status"] for rec in manifest["jobs"]} == {"a": "FAILED", "b": "SUCCEEDED"}
+    assert manifest["options"]["fail_fast"] is False
+
+
+# -- item 4: exit codes CI can trust --------------------------------------------------------------------------
+
+def test_selections_that_leave_nothing_exit_2_with_suggestions(make_repo) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT, "runall.yaml":
+                      "jobs:\n  - script: scripts/train_a.py\n    tags: [fast]\n"})
+    for args, words in ((["--tag", "fats"], "did you mean fast"), (["-k", "nomatch"], "ids: a"),
+                        (["--exclude", "*"], "ids: a")):
+        done = run_cli("--root", str(root), "--list", *args, cwd=root)
+        assert done.returncode == 2 and words in done.stderr, (args, done.stderr)
+
+
+def test_contradictions_and_bad_inspect_targets_exit_2(make_repo) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT, "notes.txt": "hello"})
+    for args in (["--list", "--dry-run"], ["--mlflow", "--no-mlflow", "--list"], ["--inspect", "nope.py"],
+                 ["--inspect", "notes.txt"], ["--status", "--resume"]):
+        done = run_cli("--root", str(root), *args, cwd=root)
+        assert done.returncode == 2 and done.stderr.startswith("runall: error: "), (args, done.stderr)
+
+
+def test_format_json_on_a_run_prints_the_report_on_stdout(make_repo) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT})
+    done = run_cli("--root", str(root), "--format", "json", cwd=root)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0 and report["status"] == "succeeded" and report["jobs"][0]["id"] == "a"
+    assert "SUCCEEDED" in done.stderr                                      # progress went to stderr
+
+
+# -- item 5: one precedence rule, shown ------------------------------------------------------------------
+
+def test_list_verbose_shows_where_each_value_came_from(make_repo) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT,
+                      "runall.yaml": "jobs:\n  - script: scripts/train_a.py\n    timeout: 600\n"})
+    (root / "pyproject.toml").write_text("[tool.runall]\ntimeout = 100\nretries = 2\n")
+    done = run_cli("--root", str(root), "--list", "-v", "--retries", "1", cwd=root)
+    lines = done.stdout.splitlines()
+    assert any(line.split()[:3] == ["--timeout", "100.0", f"{root / 'pyproject.toml'}:2:"] for line in lines)
+    assert any(line.split() == ["--retries", "1", "--retries"] for line in lines)
+    assert "a timeout=600.0" in done.stdout

@@ -188,12 +188,14 @@ class ReportOptions:
     verbose: bool = False
     report_json: Path | None = None
     junit_xml: Path | None = None
+    json_stdout: bool = False       # --format json on a run: the JSON report on stdout, progress on stderr
 
     @classmethod
     def from_values(cls, values: Mapping[str, Sourced]) -> "ReportOptions":
         json_path, junit_path = values["report_json"].value, values["junit_xml"].value
         return cls(values["plain"].value, values["quiet"].value, values["verbose"].value,
-                   Path(json_path) if json_path else None, Path(junit_path) if junit_path else None)
+                   Path(json_path) if json_path else None, Path(junit_path) if junit_path else None,
+                   values["format"].value == "json")
 
 
 def recorded_values(options: Mapping[str, Any], backend: str | None, where: str) -> dict[str, Sourced]:

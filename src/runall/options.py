@@ -103,8 +103,9 @@ OPTIONS: tuple[Option, ...] = (
     _o("retry_delay", "--retry-delay", group="execution", kind="float", minimum=0, default=1.0, config="retry_delay",
        help="wait before the first retry, doubling for each next one (default 1)", argparse={"metavar": "SECONDS"}),
     _o("fail_fast", "--fail-fast", group="execution", kind="bool", default=False, config="fail_fast",
-       help="after the first failure of a required job, start nothing new and stop running jobs",
-       argparse={"action": "store_true"}),
+       help="after the first failure of a required job, start nothing new and stop running jobs "
+            "(--no-fail-fast turns a configured or recorded one off)",
+       argparse={"action": "boolean_optional"}),
     _o("gpus", "--gpus", group="execution", kind="int", minimum=0, config="gpus",
        help="GPUs to share out (default: CUDA_VISIBLE_DEVICES or nvidia-smi)", argparse={"metavar": "N"}),
     _o("thread_limits", "--no-thread-limits", group="execution", kind="bool", default=True, config="thread_limits",
@@ -154,6 +155,12 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 BY_DEST: dict[str, Option] = {option.dest: option for option in OPTIONS}
+# Options that contradict each other: (option, the options it cannot be given with).
+CONFLICTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("list", ("dry_run",)),
+    ("inspect", ("list", "dry_run", "resume", "status")),
+    ("status", ("list", "dry_run", "resume", "detach")),
+)
 BY_CONFIG_KEY: dict[str, Option] = {option.config: option for option in OPTIONS if option.config}
 GROUPS = {
     "general": None, "preview": "preview", "selection": "selection",
