@@ -72,8 +72,8 @@ def _wait(proc: subprocess.Popen[bytes], token: str) -> dict[str, Any]:
 
 
 def ready() -> bool:
-    """A task that only imports this module: run once per slot at connection time, so the first
-    attempts find warm workers and their timeouts do not pay for Ray starting worker processes."""
+    """A task that only imports this module: run once per slot before the first attempt, so the
+    first attempts find warm workers and their timeouts do not pay for Ray starting processes."""
     return True
 
 
