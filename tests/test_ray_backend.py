@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from conftest import SHIM
 
-from runall.backends.ray.backend import request
+from runall.backends.ray.backend import fits, request, task_options
 from runall.backends.ray.settings import RaySettings, parse_settings
 from runall.errors import UsageError
 from runall.model import Job
 from runall.plan.jobfile import load_jobfile
+from runall.run.resources import Capacity
 
 TREE = {"scripts/train_one.py": "print('one')\n", "scripts/train_two.py": "print('two')\n"}
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -61,10 +62,20 @@ def test_job_file_takes_custom_resources_with_located_errors(tmp_path: Path) -> 
             load_jobfile(jobfile, tmp_path)
 
 
-def test_request_shows_what_ray_is_asked_for() -> None:
-    job = Job(id="j", script="j.py", argv=["python"], cpus=2, gpus=1, memory=3 * 2**30, resources={"a100": 1})
-    assert request(job) == "num_cpus=2, num_gpus=1, memory=3.0 GiB, resources={'a100': 1}"
-    assert request(Job(id="k", script="k.py", argv=["python"])) == "num_cpus=1, num_gpus=0, memory=-"
+def test_tasks_ask_ray_for_what_the_scheduler_reserves() -> None:
+    two_nodes = [{"CPU": 8, "GPU": 1, "memory": 2**34}, {"CPU": 8, "GPU": 1, "memory": 2**34}]
+
+    def asked(job: Job, slots: int) -> str:
+        return request(task_options(job, Capacity(slots, 16, ("0", "1"), 2**35), two_nodes))
+
+    declared = Job(id="j", script="j.py", argv=["python"], cpus=2, gpus=1, memory=3 * 2**30, resources={"a100": 1})
+    assert asked(declared, 4) == "num_cpus=2, num_gpus=1, memory=3.0 GiB, resources={'a100': 1}"
+    plain = Job(id="k", script="k.py", argv=["python"])
+    assert asked(plain, 4) == "num_cpus=4, num_gpus=0, memory=-"          # its share of the cluster's cores
+    assert asked(plain, 1) == "num_cpus=8, num_gpus=0, memory=-"          # all of them, but one node at most
+    torch = Job(id="t", script="t.py", argv=["python"], gpu_framework=True)
+    assert asked(torch, 1) == asked(torch, 2) == "num_cpus=8, num_gpus=1, memory=-"
+    assert fits(task_options(declared, Capacity(4, 16, ("0", "1"), 2**35), two_nodes), two_nodes[0]) is False
 
 
 def test_dry_run_shows_each_request_and_neither_imports_ray_nor_starts_it(make_repo) -> None:

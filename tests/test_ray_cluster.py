@@ -91,7 +91,7 @@ BASIC = {
                            "print('to stderr', file=sys.stderr)\n",
     "scripts/train_bad.py": "import sys\nprint('about to fail')\nsys.exit(3)\n",
     "scripts/train_daemon.py": helper_job("daemon", 60),
-    "runall.yaml": "jobs:\n  - script: scripts/train_ok.py\n    cpus: 2\n    env: {FROM_JOB_FILE: here}\n",
+    "runall.yaml": "jobs:\n  - script: scripts/train_ok.py\n    cpus: 2\n    gpus: 0\n    env: {FROM_JOB_FILE: here}\n",
 }
 
 
@@ -214,7 +214,7 @@ def test_kill_stale_finds_leftovers_by_token_on_the_nodes(ray_address: str, tmp_
 
 def test_a_job_no_node_can_hold_exits_2_before_anything_starts(make_repo, ray_address: str) -> None:
     root = make_repo({"scripts/train_a.py": "print('a')\n",
-                      "runall.yaml": "jobs:\n  - script: scripts/train_a.py\n    resources: {a100: 1}\n"})
+                      "runall.yaml": "jobs:\n  - script: scripts/train_a.py\n    cpus: 1\n    resources: {a100: 1}\n"})
     done = cli(root, *backend_args("ray", ray_address))
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr == (f"runall: error: job a: asks for num_cpus=1, num_gpus=0, memory=-, resources={{'a100': 1}}, "
@@ -227,8 +227,9 @@ def test_without_an_address_a_local_instance_runs_the_jobs_and_stops(make_repo, 
     before = {p.pid for p in psutil.process_iter(["name"]) if p.info["name"] in ("raylet", "gcs_server")}
     done = cli(root, "--backend", "ray", "--run-id", "embedded", timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert logs(root, "embedded") == {"ok.log": "embedded 1\n"}
-    assert manifest(root, "embedded")["capacity"]["cpus"] == len(os.sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0))            # one job: all the cores, as locally
+    assert logs(root, "embedded") == {"ok.log": f"embedded {cores}\n"}
+    assert manifest(root, "embedded")["capacity"]["cpus"] == cores
     time.sleep(1)
     after = {p.pid for p in psutil.process_iter(["name"]) if p.info["name"] in ("raylet", "gcs_server")}
     assert after <= before, "the local Ray instance outlived the run"

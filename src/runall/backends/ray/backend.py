@@ -23,7 +23,7 @@ from runall.backends.ray.settings import RaySettings, parse_settings
 from runall.config import ExecutionOptions, Project, Sourced
 from runall.errors import UsageError
 from runall.model import Job, JobStatus
-from runall.run.resources import Capacity, detect_capacity
+from runall.run.resources import Capacity, detect_capacity, wanted
 
 SWEEP_TIMEOUT = 30.0     # seconds `close` and `kill_stale` wait for the nodes' sweeps
 
@@ -49,16 +49,38 @@ class RayHandle:
         return f"RayHandle({self.job_id!r}, {self.where or 'not started'})"
 
 
-def request(job: Job) -> str:
-    """A job's resource request as Ray gets it: `num_cpus=2, num_gpus=1, memory=4.0 GiB, resources={...}`."""
-    memory = f"{job.memory / 2**30:.1f} GiB" if job.memory else "-"
-    text = f"num_cpus={job.cpus}, num_gpus={job.gpus}, memory={memory}"
-    return text + (f", resources={dict(job.resources)}" if job.resources else "")
+Node = Mapping[str, float]      # a node's resources in Ray's names: CPU, GPU, memory, custom ones
 
 
-def demand(job: Job) -> dict[str, float]:
-    """What a node must have free for the job, in Ray's resource names."""
-    return {"CPU": job.cpus, "GPU": job.gpus, "memory": job.memory or 0, **job.resources}
+def task_options(job: Job, capacity: Capacity, nodes: Sequence[Node]) -> dict[str, Any]:
+    """What Ray is asked for: the cores and GPUs the scheduler reserves for the job
+    (`resources.wanted`; undeclared cores no more than the largest node has, and one GPU for a
+    GPU framework in a serial run too, since Ray places it), its memory and custom resources."""
+    cpus, gpus, pinned = wanted(job, capacity)
+    if job.cpus is None:
+        cpus = max(1, min(cpus, int(max((node.get("CPU", 0) for node in nodes), default=1))))
+    if not pinned:
+        gpus = 1 if job.gpu_framework and capacity.gpu_ids else 0
+    options: dict[str, Any] = {"num_cpus": cpus, "num_gpus": gpus}
+    if job.memory:
+        options["memory"] = job.memory
+    if job.resources:
+        options["resources"] = dict(job.resources)
+    return options
+
+
+def request(options: Mapping[str, Any]) -> str:
+    """Task options for people: `num_cpus=2, num_gpus=1, memory=4.0 GiB, resources={...}`."""
+    memory = f"{options['memory'] / 2**30:.1f} GiB" if options.get("memory") else "-"
+    text = f"num_cpus={options['num_cpus']}, num_gpus={options['num_gpus']}, memory={memory}"
+    return text + (f", resources={options['resources']}" if options.get("resources") else "")
+
+
+def fits(options: Mapping[str, Any], node: Node) -> bool:
+    """True when the node has room for the task at all (with nothing else running)."""
+    need = {"CPU": options["num_cpus"], "GPU": options["num_gpus"], "memory": options.get("memory", 0),
+            **options.get("resources", {})}
+    return all(node.get(name, 0) >= amount for name, amount in need.items() if amount)
 
 
 class RayBackend:
@@ -93,6 +115,8 @@ class RayBackend:
         self._environ = dict(os.environ)
         self._cluster: Cluster | None = None
         self._local: Capacity | None = None
+        self._capacity: Capacity | None = None
+        self._nodes: list[Node] = []
         self._warm = False
         self._tokens: set[str] = set()
 
@@ -102,12 +126,29 @@ class RayBackend:
                 else f"the Ray cluster at {self.settings.address}")
 
     def capacity(self) -> Capacity:
-        """The cluster's resources; for a local instance not started yet, this machine's."""
+        """The cluster's resources; for a local instance not started yet, this machine's.
+        UsageError for a job that no single node can hold."""
         if self._cluster is None and self.settings.embedded:
-            local = self._local_capacity()
-            self._check_fit([{"CPU": local.cpus, "GPU": len(local.gpu_ids), "memory": local.memory}])
-            return local
-        return self._connect().capacity(self._slots)
+            capacity = self._local_capacity()
+            self._nodes = [{"CPU": capacity.cpus, "GPU": len(capacity.gpu_ids), "memory": capacity.memory}]
+        else:
+            cluster = self._connect()
+            capacity = cluster.capacity(self._slots)
+            self._nodes = [node["Resources"] for node in cluster.nodes()]
+        self._capacity = capacity
+        for job in self.jobs.values():
+            options = self._options(job)
+            if not any(fits(options, node) for node in self._nodes):
+                raise UsageError(f"asks for {request(options)}, but no node of {self.where} has that much",
+                                 where=f"job {job.id}")
+        return capacity
+
+    def _options(self, job: Job) -> dict[str, Any]:
+        """The job's task options, against the capacity the run was given."""
+        if self._capacity is None:
+            self.capacity()
+        assert self._capacity is not None
+        return task_options(job, self._capacity, self._nodes)
 
     def preview(self, specs: Sequence[LaunchSpec]) -> str:
         """Each attempt's resource request and command, runnable from the repository root."""
@@ -115,18 +156,15 @@ class RayBackend:
         lines = [shell_comment(f"{len(specs)} job(s), each a Ray task on {self.where}, run from "
                                f"{shlex.quote(str(cwd))} (a filesystem every node shares)")]
         for spec in specs:
-            lines += [shell_comment(f"{spec.job_id}: {request(self.jobs[spec.job_id])}"), shlex.join(spec.argv)]
+            lines += [shell_comment(f"{spec.job_id}: {request(self._options(self.jobs[spec.job_id]))}"),
+                      shlex.join(spec.argv)]
         return "\n".join(lines) + "\n"
 
     def start(self, spec: LaunchSpec) -> RayHandle:
         job = self.jobs[spec.job_id]
         env = {**self._environ, **spec.env, TOKEN_VAR: spec.token}
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-        options: dict[str, Any] = {"num_cpus": job.cpus, "num_gpus": job.gpus, "name": f"runall {spec.token}"}
-        if job.memory:
-            options["memory"] = job.memory
-        if job.resources:
-            options["resources"] = dict(job.resources)
+        options = {**self._options(job), "name": f"runall {spec.token}"}
         try:
             cluster = self._warm_cluster()
             stream = cluster.run_attempt.options(**options).remote(spec.argv, str(spec.cwd), env, str(spec.log_path))
@@ -239,7 +277,6 @@ class RayBackend:
     def _connect(self) -> Cluster:
         if self._cluster is None:
             self._cluster = Cluster(self.settings, self._local_capacity() if self.settings.embedded else None)
-            self._check_fit([node["Resources"] for node in self._cluster.nodes()])
         return self._cluster
 
     def _warm_cluster(self) -> Cluster:
@@ -256,11 +293,3 @@ class RayBackend:
         if self._local is None:
             self._local = detect_capacity(self._slots, self._gpus)
         return self._local
-
-    def _check_fit(self, nodes: Sequence[Mapping[str, float]]) -> None:
-        """UsageError for the first job no single node can hold."""
-        for job in self.jobs.values():
-            need = {name: amount for name, amount in demand(job).items() if amount}
-            if not any(all(node.get(name, 0) >= amount for name, amount in need.items()) for node in nodes):
-                raise UsageError(f"asks for {request(job)}, but no node of {self.where} has that much",
-                                 where=f"job {job.id}")
