@@ -12,7 +12,8 @@ from pathlib import Path
 from .common import (RUNALL, Section, fresh_dir, interleave, load1, median, ratio, samples_cell, secs, shown,
                      time_command, write_script)
 
-STAMP = "import time\nprint(time.time())\n"       # the job's first act: when it started
+STAMP = "import time\n\nif __name__ == \"__main__\":\n    print(time.time())\n"   # its first act: when it started
+EMPTY = "if __name__ == \"__main__\":\n    pass\n"                                   # exits at once
 
 
 def run(tiny: bool, work: Path) -> Section:
@@ -23,7 +24,7 @@ def run(tiny: bool, work: Path) -> Section:
     from .ray_head import RayHead
 
     jobs, reps, probes = (5, 1, 3) if tiny else (200, 3, 20)
-    dispatch_tree = _tree(work / "dispatch", jobs, "")
+    dispatch_tree = _tree(work / "dispatch", jobs, EMPTY)
     latency_tree = _tree(work / "latency", probes, STAMP)
     start_load = load1()
     with RayHead(cpus=2) as address:

@@ -78,9 +78,10 @@ def run_both(root: Path, address: str, *args: str) -> dict[str, subprocess.Compl
 def helper_job(behaviour: str, *args: object) -> str:
     """A training script that becomes a helpers_procs job (pids in pids/<run id>; the token is
     `<run id>.<random>/<job id>`)."""
-    return (f"import os, sys\nrun = os.environ[{TOKEN_VAR!r}].split('/')[0].rsplit('.', 1)[0]\n"
-            f"pids = os.path.join(os.getcwd(), 'pids', run)\nos.makedirs(pids, exist_ok=True)\n"
-            f"os.execv(sys.executable, [sys.executable, {str(HELPERS)!r}, 'job', pids, {behaviour!r}, "
+    return (f"import os, sys\n\nif __name__ == '__main__':\n"
+            f"    run = os.environ[{TOKEN_VAR!r}].split('/')[0].rsplit('.', 1)[0]\n"
+            f"    pids = os.path.join(os.getcwd(), 'pids', run)\n    os.makedirs(pids, exist_ok=True)\n"
+            f"    os.execv(sys.executable, [sys.executable, {str(HELPERS)!r}, 'job', pids, {behaviour!r}, "
             f"*{[str(a) for a in args]!r}])\n")
 
 
