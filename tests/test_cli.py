@@ -53,7 +53,8 @@ def test_list_json_has_the_documented_shape(make_repo) -> None:
     jobs = list_json(root, "--epochs", "3")["jobs"]
     assert [j["id"] for j in jobs] == ["hf", "a"]
     a = jobs[1]
-    assert set(a) == {"id", "name", "script", "options", "roles", "flags_known", "argv", "tags", "source", "dropped"}
+    assert set(a) == {"id", "name", "script", "options", "roles", "flags_known", "argv", "tags", "source", "dropped",
+                      "will_fail"}
     assert a["script"] == "src/pkg/training/train_a.py" and a["source"] == "discovered"
     assert a["roles"]["epochs"] == "--epochs" and a["roles"]["folds"] is None
     assert a["argv"][-4:] == ["--epochs", "3", "--output-dir", "results/a"]

@@ -218,6 +218,9 @@ def collect(inv: Invocation) -> tuple[list[Job], Discovery]:
         raise UsageError(nothing_found(found, inv.root))
     jobs = _selected(jobs, inv)
     check_reach(jobs, grid, inv.settings.strict)
+    for job in jobs:
+        if job.will_fail:
+            _warn(f"{job.id} will fail: {job.script}: {job.will_fail}")
     return jobs, found
 
 

@@ -22,7 +22,7 @@ def list_payload(jobs: Sequence[Job]) -> dict[str, Any]:
     return {"jobs": [{
         "id": job.id, "name": job.name, "script": job.script, "options": job.options,
         "roles": job.roles, "flags_known": job.flags_known, "argv": job.argv,
-        "tags": job.tags, "source": job.source, "dropped": job.dropped,
+        "tags": job.tags, "source": job.source, "dropped": job.dropped, "will_fail": job.will_fail,
     } for job in jobs]}
 
 
@@ -83,6 +83,8 @@ def _flag(key: str) -> str:
 
 
 def _role_cell(job: Job) -> str:
+    if job.will_fail:
+        return f"will fail: {job.will_fail}"
     if not job.flags_known:
         return "flags: unknown"
     found = [f"{role}={job.roles[role]}" for role in ROLE_COLUMNS if job.roles.get(role)]
