@@ -26,9 +26,43 @@ def make_spec(job: Job, **fields) -> LaunchSpec:
                          "log_path": Path("/repo/runs/r1/logs/als.log"), "token": "tok123", **fields})
 
 
+RUN_LINES = """\
+set +e
+runall_signals=0
+runall_forward() { runall_signals=$((runall_signals + 1)); runall_signal=$1; kill -TERM "$runall_child" 2>/dev/null; }
+trap 'runall_forward TERM' TERM
+trap 'runall_forward USR1' USR1
+@COMMAND@ &
+runall_child=$!
+while :; do    # a trapped signal interrupts `wait`; wait again until the command has ended
+    runall_seen=$runall_signals
+    wait "$runall_child"; runall_status=$?
+    [ "$runall_status" -gt 128 ] && [ "$runall_seen" != "$runall_signals" ] || break
+done
+trap - TERM USR1
+@WARNING@if [ "$runall_status" -gt 128 ] && [ "$runall_status" -le 192 ]; then
+    kill -s "$(kill -l "$runall_status")" $$    # ended by a signal: so does the script
+fi
+exit "$runall_status"
+"""
+WARNING_LINES = """\
+if [ "$runall_signal" = USR1 ] && [ "$runall_status" != 0 ]; then
+    echo "runall: the job was sent SIGTERM @SECONDS@ s before its time limit and stopped (status $runall_status); \
+waiting for Slurm to end it there" >&2
+    while :; do sleep 5; done
+fi
+"""
+
+
+def run_lines(command: str, warning: int | None = None) -> str:
+    """The expected end of a batch script: `command` run as a child with signals forwarded."""
+    lines = WARNING_LINES.replace("@SECONDS@", str(warning)) if warning else ""
+    return RUN_LINES.replace("@COMMAND@", command).replace("@WARNING@", lines)
+
+
 def test_minimal_script_snapshot():
     job = make_job()
-    assert render_script(job, make_spec(job), SlurmSettings()) == """\
+    assert render_script(job, make_spec(job), SlurmSettings(requeue=False)) == """\
 #!/bin/bash
 # runall job als, attempt 1
 #SBATCH --job-name=als
@@ -40,8 +74,7 @@ def test_minimal_script_snapshot():
 set -e
 export OMP_NUM_THREADS=1
 export RUNALL_JOB_TOKEN=tok123
-exec /venv/bin/python src/train_als.py --epochs 3
-"""
+""" + run_lines("/venv/bin/python src/train_als.py --epochs 3")
 
 
 def test_full_script_snapshot():
@@ -50,12 +83,12 @@ def test_full_script_snapshot():
     settings = SlurmSettings(partition="gpu", account="lab", qos="high", time="2:00:00",
                              directives=("--constraint=a100",),
                              setup=("module load cuda/12", "source /opt/env/bin/activate"))
-    spec = make_spec(job, attempt=2, env={"MODE": "a b"})
+    spec = make_spec(job, attempt=2, env={"MODE": "a b"}, log_path=Path("/repo/runs/r1/logs/als.attempt2.log"))
     assert render_script(job, spec, settings, depends_on=["41", "42"]) == """\
 #!/bin/bash
 # runall job als, attempt 2
 #SBATCH --job-name=als
-#SBATCH --output=/repo/runs/r1/logs/als.log
+#SBATCH --output=/repo/runs/r1/logs/als.attempt2.log
 #SBATCH --chdir=/repo
 #SBATCH --comment=tok123
 #SBATCH --ntasks=1
@@ -63,6 +96,9 @@ def test_full_script_snapshot():
 #SBATCH --gres=gpu:2
 #SBATCH --mem=3073M
 #SBATCH --time=2
+#SBATCH --signal=B:USR1@90
+#SBATCH --requeue
+#SBATCH --open-mode=append
 #SBATCH --partition=gpu
 #SBATCH --account=lab
 #SBATCH --qos=high
@@ -72,10 +108,12 @@ def test_full_script_snapshot():
 set -e
 export MODE='a b'
 export RUNALL_JOB_TOKEN=tok123
+if [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ]; then
+    exec >>/repo/runs/r1/logs/als.attempt"$(( 2 + SLURM_RESTART_COUNT ))".log 2>&1
+fi
 module load cuda/12
 source /opt/env/bin/activate
-exec /venv/bin/python src/train_als.py --note 'it'"'"'s a test'
-"""
+""" + run_lines("""/venv/bin/python src/train_als.py --note 'it'"'"'s a test'""", warning=90)
 
 
 def test_default_time_applies_only_without_a_job_timeout():
@@ -129,13 +167,14 @@ def test_settings_errors_name_the_key(table, message):
     assert message in str(err.value)
 
 
-def test_parse_squeue_decodes_wait_status():
-    text = ("1|FAILED|NonZeroExitCode|768|\n2|CANCELLED|None|15|\n"
-            "3|PENDING|Dependency|0|\n4|COMPLETED|None|0|\n")
+def test_parse_squeue_decodes_wait_status_and_restarts():
+    text = ("1|FAILED|NonZeroExitCode|768|0|\n2|CANCELLED|None|15|0|\n"
+            "3|PENDING|Dependency|0|0|\n4|COMPLETED|None|0|0|\n5|PENDING|BeginTime|0|2|\n")
     records = parse_squeue(text)
     assert records["1"] == SlurmRecord("FAILED", "NonZeroExitCode", 3, None)
     assert records["2"] == SlurmRecord("CANCELLED", "None", 0, 15)
     assert not records["3"].final and records["4"].final
+    assert records["5"] == SlurmRecord("PENDING", "BeginTime", 0, None, restarts=2)
 
 
 def test_parse_sacct():
@@ -168,7 +207,7 @@ S = JobStatus
     (SlurmRecord("NODE_FAIL", "None", 0), ExitInfo(None, status=S.FAILED, reason="Slurm NODE_FAIL")),
     (SlurmRecord("OUT_OF_MEMORY", "None", 0, 9),
      ExitInfo(None, "SIGKILL", status=S.FAILED, reason="Slurm OUT_OF_MEMORY")),
-    (SlurmRecord("PREEMPTED", "None", 0), ExitInfo(None, status=S.FAILED, reason="Slurm PREEMPTED")),
+    (SlurmRecord("PREEMPTED", "None", 0), ExitInfo(None, status=S.PREEMPTED, reason="Slurm PREEMPTED")),
 ])
 def test_final_states_map_to_manifest_states(record, expected):
     assert record.final

@@ -29,6 +29,7 @@ from runall.plan.flags.roles import merge_aliases, roles_for
 from runall.plan.grid import parse_grid_option
 from runall.plan.jobfile import load_jobfile
 from runall.plan.jobs import GlobalValues, build_jobs
+from runall.plan.launchers import with_launcher
 from runall.plan.selection import select
 from runall.plan.settings import Settings, settings_from
 from runall.view.preview import print_inspect, print_list
@@ -143,6 +144,28 @@ def status(previous: Any, inv: Invocation) -> Any:
     return _session().status(manifest, run_request(inv, manifest))
 
 
+def lineage(previous: Any, inv: Invocation) -> Any:
+    """`--lineage [RUN_ID] JOB` (`runall lineage ...`): what a job's model came from."""
+    if not inv.value("lineage"):
+        return previous
+    from runall.record.lineage import view
+    from runall.record.manifest import Manifest, resolve_run_dir
+    from runall.view.lineage import print_lineage
+
+    given = list(inv.value("lineage"))
+    if len(given) > 2:
+        raise UsageError(f"takes [RUN_ID] JOB, got {' '.join(given)!r}", where="--lineage")
+    run_id, job_id = given if len(given) == 2 else ("latest", given[0])
+    manifest = Manifest.load(resolve_run_dir(inv.runs_dir, run_id))
+    if job_id not in {rec.id for rec in manifest.records()}:
+        raise UsageError(f"run {manifest.run_id} has no job {job_id!r}", where="--lineage")
+    entry = view(manifest.meta, manifest.record(job_id).lineage)
+    if entry is None:
+        raise UsageError(f"run {manifest.run_id} recorded no lineage for {job_id!r}", where="--lineage")
+    print_lineage(manifest.run_id, job_id, entry, inv.value("format"))
+    return 0
+
+
 def resume(previous: Any, inv: Invocation) -> Any:
     """`--resume [RUN_ID]`: rerun what did not succeed in an earlier run, with its recorded options."""
     if not inv.value("resume"):
@@ -165,6 +188,7 @@ def collect(previous: Any, inv: Invocation) -> list[Job]:
     cache.save()
     jobs = build_jobs(flags, global_values(inv), merge_aliases(inv.settings.aliases), declared,
                       parse_grid_option(list(inv.value("grid"))), found.scripts)
+    jobs = with_launcher(jobs, inv.value("launcher"))
     return select(jobs, inv.value("only"), inv.value("exclude"), inv.value("tag"), inv.value("keywords"))
 
 
@@ -195,7 +219,8 @@ def execute(jobs: list[Job], inv: Invocation) -> int:
     return int(_session().start(jobs, run_request(inv)))
 
 
-TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, resume, collect, show_list, dry_run, execute)
+TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, lineage, resume, collect, show_list, dry_run,
+                                                        execute)
 
 
 def run_tasks(inv: Invocation) -> int:
@@ -244,6 +269,9 @@ def run_request(inv: Invocation, manifest: Any = None) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `runall` and `run_all_training.py`; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["lineage"]:             # `runall lineage [RUN_ID] JOB`
+        argv[0] = "--lineage"
     args = build_parser().parse_args(argv)
     try:
         return run_tasks(configure(vars(args)))

@@ -19,7 +19,7 @@ from runall.view.summary import STATUSES, clean, outcome, tail
 
 SCHEMA = "runall.report"
 SCHEMA_VERSION = 1
-_FAILURES = (JobStatus.FAILED, JobStatus.TIMEOUT)
+_FAILURES = (JobStatus.FAILED, JobStatus.TIMEOUT, JobStatus.PREEMPTED)
 _SKIPS = (JobStatus.SKIPPED, JobStatus.CANCELLED)
 _UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING)
 

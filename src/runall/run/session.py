@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence, TextIO
 import psutil
 
 from runall.backends import backend_class
-from runall.backends.base import Backend
+from runall.backends.base import Backend, LaunchSpec
 from runall.config import ExecutionOptions, ReportOptions
 from runall.errors import UsageError
 from runall.model import Job, JobStatus
@@ -29,7 +29,7 @@ from runall.record.manifest import Manifest, iso, new_run_id, update_latest
 from runall.record.reports import write_reports
 from runall.run.events import Reporter
 from runall.run.resources import Allocation, Capacity, ResourcePool, check_jobs
-from runall.run.runner import Runner, job_token, launch_spec
+from runall.run.runner import Runner, job_token, launch_spec, log_name
 from runall.run.scheduler import Scheduler, check_dependencies
 from runall.tracking.config import TrackingConfig
 from runall.tracking.observer import observe
@@ -94,6 +94,7 @@ def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = 
         "settings": dict(request.settings), "options": request.execution.to_dict(),
         "capacity": capacity.to_dict(), "orchestrator": _orchestrator(), "backend": request.backend})
     update_latest(request.runs_dir, run_id)
+    _record_lineage(manifest, jobs, request)
     if request.detach:
         return _submit(manifest, jobs, backend, request)
     return _execute(manifest, jobs, backend, capacity, request, reporter, expected)
@@ -108,6 +109,7 @@ def resume(manifest: Manifest, request: RunRequest, reporter: Reporter | None = 
                         for job in jobs])
     for job in jobs:
         manifest.reset_for_resume(job.id)
+    _record_lineage(manifest, jobs, request)
     capacity = backend.capacity()
     manifest.set_meta(status="running", exit_code=None, finished=None, options=request.execution.to_dict(),
                       capacity=capacity.to_dict(), backend=request.backend, orchestrator=_orchestrator(),
@@ -121,9 +123,22 @@ def preview(jobs: Sequence[Job], request: RunRequest) -> str:
     stands for the run id unless `--run-id` names one."""
     backend = make_backend(request, jobs)
     run_id = request.run_id or "RUN_ID"
-    run_dir = request.runs_dir / run_id
-    return backend.preview([launch_spec(run_dir, run_id, job, Allocation(job.cpus, (), job.memory or 0), 1,
-                                        request.root, request.execution.thread_limits) for job in jobs])
+    return backend.preview([_first_spec(request.runs_dir / run_id, run_id, job, request) for job in jobs])
+
+
+def _first_spec(run_dir: Path, run_id: str, job: Job, request: RunRequest) -> LaunchSpec:
+    """A job's first attempt as the runner would hand it over, with no GPUs allocated yet."""
+    return launch_spec(run_dir, run_id, job, Allocation(job.cpus, (), job.memory or 0), 1, request.root,
+                       request.execution.thread_limits)
+
+
+def _record_lineage(manifest: Manifest, jobs: Sequence[Job], request: RunRequest) -> None:
+    """Record what each job's model will come from (code, data, settings, environment)."""
+    from runall.record.lineage import record
+
+    record(manifest, jobs, request.root,
+           {job.id: _first_spec(manifest.run_dir, manifest.run_id, job, request).env for job in jobs})
+    manifest.save()
 
 
 def status(manifest: Manifest, request: RunRequest, out: TextIO | None = None) -> int:
@@ -140,6 +155,11 @@ def status(manifest: Manifest, request: RunRequest, out: TextIO | None = None) -
         return 1
     for handle, info in ended:
         job_id = next(i for i, h in waiting.items() if h is handle)
+        if info.requeued:
+            number = manifest.record(job_id).attempts + 1
+            manifest.requeued(job_id, number, f"logs/{log_name(job_id, number)}", end=time.time(),
+                              reason=info.reason, backend_ref=handle.ref())
+            continue
         manifest.end_attempt(job_id, info.status or JobStatus.FAILED, end=time.time(), exit_code=info.exit_code,
                              signal=info.signal, reason=info.reason)
     if all(rec.status.final for rec in manifest.records()) and manifest.status in ("submitted", "running"):

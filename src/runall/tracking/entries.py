@@ -22,7 +22,7 @@ MAX_TAG_VALUE = 8000
 RESOURCES = ("cpus", "gpus", "memory", "timeout", "retries")
 # Orchestrator job states as MLflow run states.
 RUN_STATUS = {"SUCCEEDED": "FINISHED", "FAILED": "FAILED", "TIMEOUT": "FAILED",
-              "CANCELLED": "KILLED", "SKIPPED": "KILLED"}     # keyed by JobStatus values
+              "CANCELLED": "KILLED", "SKIPPED": "KILLED", "PREEMPTED": "KILLED"}     # keyed by JobStatus values
 _BAD_KEY_CHARS = re.compile(r"[^\w\-. /:]")
 
 Series = list[tuple[str, float, int]]     # (metric key, value, step)

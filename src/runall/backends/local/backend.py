@@ -17,7 +17,9 @@ import psutil
 from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, signal_name
 from runall.backends.local import process_tree
 from runall.config import ExecutionOptions, Project
+from runall.errors import UsageError
 from runall.model import Job
+from runall.run.launchers import local_command
 from runall.run.resources import Capacity, cpu_count, detect_capacity
 
 _RSS_UNIT = 1 if sys.platform == "darwin" else 1024   # ru_maxrss is KiB on Linux
@@ -64,6 +66,9 @@ class LocalBackend:
 
     @classmethod
     def create(cls, jobs: Sequence[Job], options: ExecutionOptions, settings: None) -> "LocalBackend":
+        for job in jobs:
+            if job.nodes > 1:
+                raise UsageError(f"nodes={job.nodes} needs a cluster backend (--backend slurm)", where=f"job {job.id}")
         slots = (options.max_workers or cpu_count()) if options.parallel else 1
         return cls(slots, options.gpus)
 
@@ -75,20 +80,21 @@ class LocalBackend:
         cwd = specs[0].cwd if specs else Path.cwd()
         lines = [f"# {len(specs)} job(s), each run from {shlex.quote(str(cwd))}"]
         for spec in specs:
-            lines += [f"# {spec.job_id}", shlex.join(spec.argv)]
+            lines += [f"# {spec.job_id}", shlex.join(command(spec))]
         return "\n".join(lines) + "\n"
 
     def start(self, spec: LaunchSpec) -> LocalHandle:
         env = {**self._environ, **spec.env, TOKEN_VAR: spec.token}
         self._tokens.add(spec.token)
+        argv = command(spec)
         with _open_log(spec.log_path) as log:
             try:
                 proc = subprocess.Popen(
-                    spec.argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
+                    argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 )
             except OSError as exc:
-                log.write(f"runall: cannot start {spec.argv[0]!r}: {exc}\n".encode())
+                log.write(f"runall: cannot start {argv[0]!r}: {exc}\n".encode())
                 raise
         return LocalHandle(proc, spec.token)
 
@@ -149,6 +155,11 @@ class LocalBackend:
             rss = usage.ru_maxrss * _RSS_UNIT if usage else None
             ended.append((handle, ExitInfo(code, None, rss) if code >= 0 else ExitInfo(None, signal_name(-code), rss)))
         return ended
+
+
+def command(spec: LaunchSpec) -> list[str]:
+    """What an attempt runs here: its argv, or the launcher command that runs it as several processes."""
+    return spec.argv if spec.launch is None else local_command(spec.argv, spec.launch)
 
 
 def _open_log(path: Path) -> BinaryIO:
