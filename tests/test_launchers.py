@@ -223,11 +223,11 @@ def test_two_launcher_jobs_at_once_each_rank_prefixed_in_its_log(root: Path):
 
 def test_timeout_stops_every_rank(root: Path):
     job = Job(id="stuck", script="h.py", argv=job_argv(root / "pids", "ignore-term", 60), launcher="torchrun",
-              procs=2, timeout=4)
+              procs=2, timeout=10)                        # time for torchrun to start both ranks on a busy machine
     began = time.monotonic()
     code, manifest, _ = run(root, [job])                 # `run` checks that no rank survives
     assert code == 1 and manifest["jobs"][0]["status"] == "TIMEOUT"
-    assert len(recorded_pids(root / "pids")) == 2 and time.monotonic() - began < 20
+    assert len(recorded_pids(root / "pids")) == 2 and time.monotonic() - began < 30
 
 
 def test_interrupt_stops_every_rank(tmp_path: Path):
