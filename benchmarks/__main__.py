@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import (bench_discovery, bench_dispatch, bench_flags, bench_makespan, bench_memory, bench_startup,
-               bench_threads, flags_real)
+               bench_threads, flags_corpus)
 from .common import REPO, Section, load1, prepare_environment, shown
 from .report import render
 
@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[bool, Path], Section]] = {   # in the issue's or
     "threads": bench_threads.run,
     "flags": bench_flags.run,
     "memory": bench_memory.run,
+    "flags_real": flags_corpus.run,
 }
 HERE = Path(__file__).resolve().parent
 
@@ -39,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=("full", "tiny"), default="full",
                         help="tiny: every benchmark at a token size, to check that it still runs")
-    parser.add_argument("--only", nargs="+", choices=[*BENCHMARKS, "flags_real"], metavar="KEY",
-                        help=f"run only these ({', '.join(BENCHMARKS)}, flags_real)")
+    parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), metavar="KEY",
+                        help=f"run only these ({', '.join(BENCHMARKS)})")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="the Markdown report")
     parser.add_argument("--json", type=Path, help="also write every section, raw samples included")
     parser.add_argument("--work", type=Path, default=HERE / ".work",
@@ -50,15 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     if REPO not in work.parents:
         parser.error("--work must lie inside the repository (runall keeps outputs inside its root)")
     prepare_environment()
-    keys = args.only or [*BENCHMARKS, "flags_real"]
+    keys = args.only or list(BENCHMARKS)
     started = time.perf_counter()
     sections: list[Section] = []
     for key in keys:
         print(f"benchmarks: {key} ...", file=sys.stderr, flush=True)
-        if key == "flags_real":
-            stored = flags_real.stored_section()
-            sections.extend([stored] if stored else [])
-            continue
         try:
             sections.append(BENCHMARKS[key](args.size == "tiny", work / key))
         except Exception as exc:            # report it, run the rest, fail at the end

@@ -30,7 +30,8 @@ class Section:
     headline: str                    # the figure the summary table shows
     commands: list[str]              # exactly what was timed, shell-quoted
     table: list[list[str]]           # first row is the header
-    details: list[list[str]] = field(default_factory=list)   # an optional second table, same form
+    details: list[list[str]] = field(default_factory=list)   # an optional last table, same form
+    extra_tables: list[list[list[str]]] = field(default_factory=list)   # shown between table and details
     notes: list[str] = field(default_factory=list)
     load: tuple[float, float] = (0.0, 0.0)   # 1-minute load average before and after
     raw: dict[str, Any] = field(default_factory=dict)

@@ -12,17 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from runall.plan.flags.analyser import sniff_file
-from runall.plan.flags.roles import ROLES, roles_for
-
 CANONICAL = {"epochs": "--epochs", "folds": "--folds", "output_dir": "--output-dir",
              "batch_size": "--batch-size", "seed": "--seed", "data_path": "--data-path", "config": "--config"}
 
+ROLES = tuple(CANONICAL)   # the seven roles, in runall.plan.flags.roles.ROLES order
 Roles = Mapping[str, "str | None"]
 
 
 def runall_roles(path: Path) -> dict[str, str | None]:
-    """What runall passes each role through: `roles_for(sniff_file(path))`."""
+    """What runall passes each role through: `roles_for(sniff_file(path))` (imported here, so that scoring
+    alone does not depend on the flag stage's internals)."""
+    from runall.plan.flags.analyser import sniff_file
+    from runall.plan.flags.roles import roles_for
     return roles_for(sniff_file(path))
 
 
@@ -57,6 +58,11 @@ class Counts:
     @property
     def recall(self) -> float | None:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+    @property
+    def f1(self) -> float | None:
+        """2 tp / (2 tp + fp + fn); None when the role was neither labelled nor predicted."""
+        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp + self.fp + self.fn else None
 
 
 def score(files: Mapping[str, Path], truth: Mapping[str, Roles]) -> dict[str, dict[str, Counts]]:

@@ -75,12 +75,13 @@ def render(sections: Sequence[Section], command: str, seconds: float) -> str:
     lines += ["", "## Machine", ""] + [f"- {fact}" for fact in machine_facts()]
     for i, s in enumerate(sections, 1):
         lines += ["", f"## {i}. {s.title}", ""]
-        if s.key != "flags_real":
-            lines += [f"Load average (1 min): {s.load[0]:.2f} before, {s.load[1]:.2f} after.", ""]
+        lines += [f"Load average (1 min): {s.load[0]:.2f} before, {s.load[1]:.2f} after.", ""]
         if s.target:
             lines += [f"Target: {s.target}. Met: {_met(s)}.", ""]
         lines += ["```sh", *s.commands, "```", ""]
         lines += _table(s.table)
+        for extra in s.extra_tables:
+            lines += [""] + _table(extra)
         if s.details:
             lines += [""] + _table(s.details)
         lines += [""] + [f"- {note}" for note in s.notes]

@@ -32,7 +32,10 @@ def snapshots_dir() -> Path:
 def git_dir(repo: str) -> Path | None:
     """The bare git directory of `owner/name`'s snapshot, or None when it is not here."""
     path = snapshots_dir() / repo.replace("/", "+") / "repo"
-    return path if (path / "HEAD").is_file() else None
+    for candidate in (path, path / ".git"):     # a bare directory, or a clone's .git
+        if (candidate / "HEAD").is_file():
+            return candidate
+    return None
 
 
 def head_commit(repo: str) -> str | None:

@@ -70,7 +70,7 @@ def resume_run(root: Path, *options: str, reporter: Any = None) -> int:
 
     invocation = parse(["--root", str(root), *options])
     manifest = Manifest.load(resolve_run_dir(invocation.runs_dir, invocation.value("resume") or "latest"))
-    return session.resume(manifest, run_request(invocation, manifest), reporter)
+    return session.resume(manifest, run_request(invocation, manifest), reporter=reporter)
 
 
 def driver_argv(spec: Path, *options: str) -> list[str]:
@@ -124,6 +124,17 @@ def _job(pid_dir: Path, behaviour: str, args: list[str]) -> int:
     if behaviour == "daemon":                 # daemon SECONDS: leave a process in its own session, exit 0
         _spawn(pid_dir, "ignore-term", args[0], new_session=True)
         time.sleep(0.5)
+        return 0
+    if behaviour == "escape":                 # escape SECONDS: a double-forked daemon and a detached child
+        if os.fork() == 0:                    # with an empty environment, both ignoring SIGTERM; then sleep
+            os.setsid()
+            if os.fork() == 0:
+                os._exit(_job(pid_dir, "ignore-term", args))
+            os._exit(0)
+        os.wait()
+        subprocess.Popen([sys.executable, str(HERE), "job", str(pid_dir), "ignore-term", args[0]],
+                         start_new_session=True, env={})
+        time.sleep(float(args[0]))
         return 0
     if behaviour == "tree-child":
         _spawn(pid_dir, "ignore-term", args[0]).wait()

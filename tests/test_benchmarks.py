@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
+import textwrap
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks import flags_real  # noqa: E402
+from benchmarks import flags_corpus  # noqa: E402
 from benchmarks.__main__ import BENCHMARKS  # noqa: E402
 from benchmarks.flag_scoring import Counts  # noqa: E402
 from benchmarks.gen_repo import generate  # noqa: E402
@@ -47,7 +49,7 @@ def _numbers(value: Any) -> list[float]:
     return []
 
 
-@pytest.mark.parametrize("key", [*BENCHMARKS, "flags_real"])
+@pytest.mark.parametrize("key", list(BENCHMARKS))
 def test_section_is_well_formed(tiny_run: tuple[dict[str, dict[str, Any]], str], key: str) -> None:
     sections, markdown = tiny_run
     section = sections[key]
@@ -90,9 +92,95 @@ def test_generated_repository_has_the_requested_size(tmp_path: Path) -> None:
     assert len([p for p in files if "venv-py311" in p.parts]) == 60
 
 
-def test_real_script_labels_match_stored_results() -> None:
-    labels = json.loads(flags_real.LABELS.read_text(encoding="utf-8"))["scripts"]
-    stored = json.loads(flags_real.RESULTS.read_text(encoding="utf-8"))
-    assert [f["file"] for f in stored["files"]] == sorted(labels)
-    for entry in labels.values():
-        assert {"repo", "path", "commit", "sha256", "roles"} <= set(entry) and len(entry["commit"]) == 40
+def test_corpus_labels_are_complete() -> None:
+    labels = flags_corpus.load_labels()
+    scripts, repos = labels["scripts"], labels["repos"]
+    assert len(scripts) >= 90 and len({e["repo"] for e in scripts}) >= 32
+    assert set(repos) == {e["repo"] for e in scripts}
+    assert all(re.fullmatch(r"[0-9a-f]{40}", commit) for commit in repos.values())
+    assert len({(e["repo"], e["path"]) for e in scripts}) == len(scripts)
+    for entry in scripts:
+        assert entry["why"] and entry["framework"]
+        assert set(entry["aliases"]) <= {role for role, option in entry["roles"].items() if option}
+
+
+def test_corpus_without_snapshots_is_a_skip_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNALL_SNAPSHOTS", str(tmp_path / "none-here"))
+    labels = flags_corpus.load_labels()
+    section = flags_corpus.measure(labels, work=tmp_path / "checkouts")
+    assert section.title.endswith("skipped") and section.met is None and not section.target
+    assert section.table[1][:2] == ["no snapshot", str(len(labels["repos"]))]
+    assert f"{len(labels['repos'])} skipped" in section.notes[0]
+
+
+def _git(*argv: str, cwd: Path | None = None) -> str:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin", "HOME": str(cwd or "/")}
+    return subprocess.run(["git", *argv], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _tiny_snapshots(tmp_path: Path) -> str:
+    """Bare snapshots of one small repository of our own, as acme/tiny and acme/old; its commit."""
+    src = tmp_path / "src"
+    (src / "tools").mkdir(parents=True)
+    (src / "train.py").write_text(textwrap.dedent("""\
+        import argparse
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--epochs", type=int, default=1)
+        parser.add_argument("--batch-size", type=int, default=8)
+        parser.add_argument("--seed", type=int, default=0)
+        args = parser.parse_args()
+        """), encoding="utf-8")
+    (src / "tools" / "fit.py").write_text(textwrap.dedent("""\
+        import argparse
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--num-epochs", type=int, default=1)
+        parser.add_argument("--out-dir", default="out")
+        args = parser.parse_args()
+        """), encoding="utf-8")
+    (src / "plain.py").write_text("print('no options')\n", encoding="utf-8")
+    _git("init", "-q", cwd=src)
+    _git("add", ".", cwd=src)
+    _git("commit", "-q", "-m", "tiny", cwd=src)
+    for name in ("acme+tiny", "acme+old"):
+        _git("clone", "-q", "--bare", str(src), str(tmp_path / "snapshots" / name / "repo"))
+    return _git("rev-parse", "HEAD", cwd=src)
+
+
+def test_corpus_scores_runall_inside_a_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit = _tiny_snapshots(tmp_path)
+    monkeypatch.setenv("RUNALL_SNAPSHOTS", str(tmp_path / "snapshots"))
+    none = dict.fromkeys(flags_corpus.ROLES)
+
+    def entry(repo: str, path: str, aliases: dict[str, list[str]] | None = None, **roles: str) -> dict[str, Any]:
+        return {"repo": repo, "path": path, "framework": "argparse", "roles": {**none, **roles},
+                "aliases": aliases or {}, "why": "test"}
+
+    labels = {"repos": {"acme/tiny": commit, "acme/gone": commit, "acme/old": "f" * 40}, "scripts": [
+        # --random-seed is a deliberately wrong label: runall's --seed must count both ways
+        entry("acme/tiny", "train.py", {"batch_size": ["--batch-size"]},
+              epochs="--epochs", batch_size="--batch_size", seed="--random-seed"),
+        entry("acme/tiny", "tools/fit.py", epochs="--num-epochs", output_dir="--out-dir"),
+        entry("acme/tiny", "plain.py"),
+        entry("acme/gone", "train.py", epochs="--epochs"),
+        entry("acme/old", "train.py", epochs="--epochs")]}
+    outcomes, skipped = flags_corpus.collect(labels, work=tmp_path / "checkouts")
+    assert [o.path for o in outcomes] == ["train.py", "tools/fit.py", "plain.py"]
+    assert skipped == [("acme/gone", "no snapshot"), ("acme/old", "commit ffffffffffff not in the snapshot")]
+
+    ours, naive = flags_corpus.tally(outcomes, "runall"), flags_corpus.tally(outcomes, "naive")
+    assert (ours["epochs"].tp, ours["epochs"].fp, ours["epochs"].fn) == (2, 0, 0)
+    assert (ours["batch_size"].tp, ours["batch_size"].fp) == (1, 0)          # through the alias
+    assert (ours["seed"].tp, ours["seed"].fp, ours["seed"].fn) == (0, 1, 1)  # the wrong label
+    assert (ours["output_dir"].tp, ours["output_dir"].fn) == (1, 0)
+    assert (naive["epochs"].tp, naive["epochs"].fn) == (1, 1)                # --num-epochs is not --epochs
+    assert naive["output_dir"].fn == 1 and naive["output_dir"].tp == 0
+
+    section = flags_corpus.section(outcomes, skipped, labels)
+    assert section.met is False and section.target == flags_corpus.TARGET
+    assert "3 public training scripts from 1 repositories" in section.title
+    assert any("2 skipped" in note for note in section.notes)
+    seed_row = next(row for row in section.table if row[0] == "seed")
+    assert seed_row[2:5] == ["0%", "0%", "0.00"]
+    train_row = next(row for row in section.details if row[1] == "train.py")
+    assert train_row[5] == "wrong seed"

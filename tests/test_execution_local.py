@@ -83,13 +83,18 @@ def test_timeout_terminates(root: Path) -> None:
     assert time.monotonic() - start < 10
 
 
-def test_job_timeout_wins_and_sigterm_ignored(root: Path) -> None:
+def test_timeout_precedence_and_sigterm_ignored(root: Path) -> None:
+    """Command line > job file > [tool.runall]: a job's own timeout beats pyproject's, --timeout beats both."""
+    (root / "pyproject.toml").write_text("[tool.runall]\ntimeout = 100\n")
     start = time.monotonic()
-    code, manifest, _ = run(root, [job(root, "stubborn", "ignore-term", 30, timeout=1)], "--timeout", "100")
+    code, manifest, _ = run(root, [job(root, "stubborn", "ignore-term", 30, timeout=1)])
     rec = by_id(manifest)["stubborn"]
     assert code == 1 and rec["status"] == "TIMEOUT" and rec["signal"] == "SIGKILL"
     assert 1.5 < rec["duration"] < 8          # timeout 1 s + grace 1 s
     assert time.monotonic() - start < 12
+    (root / "runs" / "latest").unlink()
+    code, manifest, _ = run(root, [job(root, "stubborn", "ignore-term", 30, timeout=100)], "--timeout", "1")
+    assert by_id(manifest)["stubborn"]["status"] == "TIMEOUT" and by_id(manifest)["stubborn"]["duration"] < 8
 
 
 def test_timeout_kills_whole_tree(root: Path) -> None:

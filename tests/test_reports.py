@@ -114,11 +114,11 @@ def test_reports_of_an_interrupted_run(make_repo: Callable[[dict[str, str]], Pat
     assert [type(case.result[0]) for case in suite] == [Skipped, Skipped]
 
 
-def test_an_unwritable_report_is_an_error_message(make_repo: Callable[[dict[str, str]], Path]) -> None:
+def test_an_unwritable_report_is_refused_before_the_run(make_repo: Callable[[dict[str, str]], Path]) -> None:
     root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT, "blocker": "a file"})
     done = run_cli("--junit-xml", "blocker/junit.xml", "--report-json", "ok.json", cwd=root)
-    assert done.returncode == 0 and "cannot write report" in done.stderr
-    assert json.loads((root / "ok.json").read_text())["status"] == "succeeded"
+    assert done.returncode == 2 and done.stderr.startswith("runall: error: --junit-xml: cannot create blocker/junit.xml")
+    assert not (root / "runs").exists() and not (root / "ok.json").exists()
 
 
 def _manifest_text(root: Path) -> str:

@@ -110,12 +110,13 @@ def test_resume_kills_orphans_the_manifest_never_recorded(tmp_path: Path) -> Non
     pids.mkdir()
     run(tmp_path, [Job(id="x", script="x.py", argv=job_argv(pids, "crash", 1))], "--run-id", "r")
     # An attempt started just before the orchestrator died, too late to reach the manifest:
+    token = manifest_of(tmp_path / "runs" / "r")["token"]
+    assert token.startswith("r.") and len(token) > len("r.")        # the run id plus a nonce
     orphan = subprocess.Popen(job_argv(pids, "ignore-term", 30), start_new_session=True,
-                              env={**os.environ, "RUNALL_JOB_TOKEN": "r/x"})
+                              env={**os.environ, "RUNALL_JOB_TOKEN": f"{token}/x"})
     try:
         assert wait_for(lambda: orphan.pid in recorded_pids(pids))
-        resume_run(tmp_path, "--runs-dir", str(tmp_path / "runs"), "--resume",
-               reporter=PlainReporter(io.StringIO()))
+        resume_run(tmp_path, "--runs-dir", str(tmp_path / "runs"), "--resume", reporter=PlainReporter(io.StringIO()))
         assert orphan.wait(timeout=5) == -signal.SIGKILL
     finally:
         orphan.kill()

@@ -8,7 +8,8 @@ from runall.errors import UsageError
 from runall.model import Job
 from runall.run.resources import (Allocation, Capacity, ResourcePool, check_jobs, detect_gpu_ids,
                                   job_environment)
-from runall.run.scheduler import Scheduler, check_dependencies, order_jobs
+from runall.plan.checks import check_dependencies
+from runall.run.scheduler import Scheduler, order_jobs
 
 GB = 1 << 30
 

@@ -238,7 +238,8 @@ def test_cli_slurm_run_matches_a_local_run(make_repo):
     for job_id in ("fake_ok", "fake_bad"):
         assert ((root / "runs/slurm/logs" / f"{job_id}.log").read_text()
                 == (root / "runs/local/logs" / f"{job_id}.log").read_text())
-    assert "#SBATCH --comment=slurm/fake_ok" in (root / "runs/slurm/logs/fake_ok.sbatch").read_text()
+    token = slurm_manifest["token"]
+    assert token.startswith("slurm.") and f"#SBATCH --comment={token}/fake_ok" in (root / "runs/slurm/logs/fake_ok.sbatch").read_text()
 
 
 def test_cli_dry_run_prints_batch_scripts_and_submits_nothing(make_repo):

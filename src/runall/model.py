@@ -54,7 +54,7 @@ class Job:
     gpus: int = 0
     memory: int | None = None        # bytes; None = no reservation
     timeout: float | None = None     # seconds; None = no limit
-    retries: int = 0
+    retries: int | None = None      # None: the run's --retries / [tool.runall] retries
     priority: int = 0                # higher starts first
     required: bool = True            # an optional job's failure does not fail the run
     tags: list[str] = field(default_factory=list)

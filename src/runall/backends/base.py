@@ -61,6 +61,12 @@ class ExitInfo:
     requeued: bool = False          # the cluster put the attempt back in its queue: the next one follows
 
 
+def shell_comment(text: str) -> str:
+    """`# text` as one line whatever `text` holds: control characters (a newline in a file name
+    would start a command when the preview is pasted into a shell) are escaped."""
+    return "# " + "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def signal_name(signum: int) -> str:
     """`SIGTERM` for 15; `SIG99` for a number with no name."""
     try:

@@ -67,12 +67,19 @@ class _Walker:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.root = str(settings.root)
+        self.real_root = os.path.realpath(self.root)
         self.found = Discovery()
         self.seen_dirs: set[tuple[int, int]] = set()
         self.seen_files: set[str] = set()
-        self.pruned = tuple(settings.legacy) + tuple(settings.exclude) + (
-            settings.runs_dir, settings.output_base)
+        outputs = (settings.shown(settings.runs_dir), settings.shown(settings.output_base))
+        self.pruned = tuple(settings.legacy) + tuple(settings.exclude) + tuple(p for p in outputs if p != "." and
+                                                                                not p.startswith("/"))
         self.included = re.compile("|".join(fnmatch.translate(p) for p in settings.include)).match
+
+    def inside(self, path: str) -> bool:
+        """True when `path`, links followed, lies inside the repository."""
+        real = os.path.realpath(path)
+        return real == self.real_root or real.startswith(self.real_root + os.sep)
 
     def relative(self, path: str) -> str:
         return os.path.relpath(path, self.root).replace(os.sep, "/")
@@ -118,6 +125,9 @@ class _Walker:
             is_file = not is_dir and entry.is_file()
         except OSError as exc:
             self.found.problems.append(f"{rel}: cannot stat ({exc.strerror})")
+            return
+        if entry.is_symlink() and (is_dir or is_file) and not self.inside(entry.path):
+            self.found.problems.append(f"{rel}: links outside the repository, skipped")
             return
         if is_dir:
             if not self.skip_dir(entry, rel, ignores):

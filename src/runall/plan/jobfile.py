@@ -71,8 +71,37 @@ def _bool(value: Any) -> bool:
 
 
 def _scalar(value: Any) -> bool:
-    return isinstance(value, (str, int, float, bool)) or value is None or (
-        isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value))
+    """A value an option can take: a number, a string without NUL, true/false, null, or a list of those."""
+    if isinstance(value, list):
+        return all(_scalar(v) and not isinstance(v, (list, bool)) and v is not None for v in value)
+    return isinstance(value, (int, float, bool)) or value is None or (isinstance(value, str) and "\0" not in value)
+
+
+# An option a job file names: `lr`, `--lr`, `-b`, `trainer.max_epochs`; never `=`, spaces or NUL.
+OPTION_NAME = re.compile(r"-{0,2}[A-Za-z_][A-Za-z0-9_.\-]*")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _options(check: Callable[[Any], bool], what: str) -> Callable[[Any], dict]:
+    """A mapping from option names (checked) to values (checked by `check`)."""
+    mapping = _mapping(check, what)
+
+    def convert(value: Any) -> dict:
+        result = mapping(value)
+        bad = next((k for k in result if not OPTION_NAME.fullmatch(k)), None)
+        if bad is not None:
+            raise ValueError(f"{bad!r} is not an option name (letters, digits, '_', '-', '.'; no '=' or spaces)")
+        return result
+    return convert
+
+
+def _env(value: Any) -> dict[str, str]:
+    result = _mapping(lambda x: isinstance(x, (str, int, float)) and not isinstance(x, bool)
+                      and "\0" not in str(x), "name to a value without NUL")(value)
+    bad = next((k for k in result if not ENV_NAME.fullmatch(k)), None)
+    if bad is not None:
+        raise ValueError(f"{bad!r} is not a variable name (letters, digits and '_', not starting with a digit)")
+    return {k: str(x) for k, x in result.items()}
 
 
 def _flags(value: Any) -> dict:
@@ -84,7 +113,8 @@ def _flags(value: Any) -> dict:
 
 
 def _grid(value: Any) -> dict:
-    result = _mapping(lambda v: isinstance(v, list) and v and all(_scalar(x) for x in v), "option to a non-empty list")(value)
+    result = _options(lambda v: isinstance(v, list) and v and all(_scalar(x) for x in v),
+                      "option to a non-empty list")(value)
     if not result:
         raise ValueError("must name at least one option")
     return result
@@ -111,8 +141,8 @@ def _text(value: Any) -> str:
 FIELDS: dict[str, Callable[[Any], Any]] = {
     "id": _id,
     "name": _text,
-    "args": _mapping(_scalar, "option to a value"),
-    "env": lambda v: {k: str(x) for k, x in _mapping(lambda x: isinstance(x, (str, int, float)), "name to value")(v).items()},
+    "args": _options(_scalar, "option to a value"),
+    "env": _env,
     "cpus": _number(int, 1),
     "gpus": _number(int, 0),
     "memory": parse_memory,

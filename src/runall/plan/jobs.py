@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -61,6 +62,18 @@ def assign_ids(scripts: Sequence[str]) -> dict[str, str]:
     return ids
 
 
+def script_argument(script: str) -> str:
+    """The script as the interpreter's argument: always a path (`-c` would be code, `./-c` is a file)."""
+    return f"./{script}" if script.startswith("-") else script
+
+
+def folder_name(job_id: str) -> str:
+    """A job id as one folder name under the output base, whatever its grid values hold
+    (`/`, `..`, NUL): never a path that leaves the base."""
+    name = re.sub(r"[/\\\x00-\x1f]", "_", job_id).lstrip(".")
+    return name or "_"
+
+
 def option_for(key: str, roles: Mapping[str, str | None]) -> str:
     """The option a declared argument becomes: a role through the script's own spelling."""
     if key.startswith("-"):
@@ -93,7 +106,7 @@ def build_argv(script: str, roles: Mapping[str, str | None], values: GlobalValue
     """
     args = args or {}
     taken = {option_for(key, roles) for key in args}
-    argv = [values.python, script]
+    argv = [values.python, script_argument(script)]
     for role in VALUE_ROLES:
         option, value = roles.get(role), values.role_value(role)
         if option and value is not None and option not in taken:
@@ -123,7 +136,7 @@ def make_jobs(job_id: str, script: str, flags: ScriptFlags, values: GlobalValues
     jobs = []
     for combination in expand(grid):
         member_id = job_id + member_suffix(combination) if combination else job_id
-        output_dir = f"{values.output_base.rstrip('/')}/{member_id}"
+        output_dir = f"{values.output_base.rstrip('/')}/{folder_name(member_id)}"
         args = {**base_args, **combination}
         jobs.append(Job(
             id=member_id, name=name, script=script,

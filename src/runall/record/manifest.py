@@ -258,6 +258,12 @@ class Manifest:
         return str(self.meta["run_id"])
 
     @property
+    def token(self) -> str:
+        """What this run's attempts carry to be found again: the run id plus a random nonce, so
+        two runs of the same id (in two repositories, say) never take each other's processes."""
+        return str(self.meta.get("token") or self.run_id)
+
+    @property
     def status(self) -> str:
         """The run's state: running, succeeded, failed, interrupted or submitted (detached)."""
         return str(self.meta.get("status"))
@@ -271,7 +277,8 @@ class Manifest:
         """Start a new run directory and write its first manifest (all jobs PENDING)."""
         run_dir.mkdir(parents=True, exist_ok=False)
         (run_dir / "logs").mkdir()
-        head = {"format": FORMAT_VERSION, "run_id": run_dir.name, "status": "running", "exit_code": None,
+        head = {"format": FORMAT_VERSION, "run_id": run_dir.name, "token": f"{run_dir.name}.{secrets.token_hex(4)}",
+                "status": "running", "exit_code": None,
                 "created": iso(time.time()), "finished": None, "resumed": [], "root": str(root),
                 **environment_info(root), **meta}
         manifest = cls(run_dir, head, (JobRecord(job) for job in jobs))

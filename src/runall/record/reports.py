@@ -7,6 +7,7 @@ TRAINING_USAGE.md ("Progress, summary and reports") and versioned by `SCHEMA_VER
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
@@ -97,18 +98,38 @@ def junit_xml(manifest: Manifest, tail_lines: int = 30) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
+def target_problem(path: Path) -> str | None:
+    """Why a report cannot be written at `path`, or None. A symlink is followed (its target is
+    written, the link stays); the target must be a regular file, or a new file in a writable folder."""
+    target = path.resolve()
+    if target.exists():
+        if not target.is_file():
+            return f"{path} is not a regular file"
+        return None if os.access(target, os.W_OK) else f"{path} is not writable"
+    folder = next((p for p in target.parents if p.exists()), None)
+    if folder is None or not folder.is_dir() or not os.access(folder, os.W_OK):
+        return f"cannot create {path}: {folder} is not a writable folder"
+    return None
+
+
 def write_reports(manifest: Manifest, json_path: Path | None, junit_path: Path | None) -> list[str]:
-    """Write the requested reports atomically, creating their folders; returns one message per failed write."""
+    """Write the requested reports (through symlinks, atomically), creating their folders;
+    returns one message per report that could not be written."""
     problems = []
     for path, render in ((json_path, lambda: json.dumps(json_report(manifest), indent=2) + "\n"),
                          (junit_path, lambda: junit_xml(manifest))):
         if path is None:
             continue
+        problem = target_problem(path)
+        if problem:
+            problems.append(f"cannot write report: {problem}")
+            continue
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(path, render())
+            target = path.resolve()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(target, render())
         except OSError as exc:
-            problems.append(f"cannot write report {path}: {exc}")
+            problems.append(f"cannot write report {path}: {exc.strerror or exc} (errno {exc.errno})")
     return problems
 
 

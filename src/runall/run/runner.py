@@ -71,9 +71,9 @@ class _Attempt:
     killed: bool = False
 
 
-def job_token(run_id: str, job_id: str) -> str:
-    """What identifies a job's attempts within a run, for `Backend.kill_stale`."""
-    return f"{run_id}/{job_id}"
+def job_token(run_token: str, job_id: str) -> str:
+    """What identifies a job's attempts within a run (`Manifest.token`), for `Backend.kill_stale`."""
+    return f"{run_token}/{job_id}"
 
 
 def log_name(job_id: str, attempt: int) -> str:
@@ -84,7 +84,7 @@ def log_name(job_id: str, attempt: int) -> str:
     return f"{safe}.log" if attempt == 1 else f"{safe}.attempt{attempt}.log"
 
 
-def launch_spec(run_dir: Path, run_id: str, job: Job, allocation: Allocation, attempt: int, root: Path,
+def launch_spec(run_dir: Path, run_token: str, job: Job, allocation: Allocation, attempt: int, root: Path,
                 thread_limits: bool = True) -> LaunchSpec:
     """What the runner hands the backend for one attempt (also what `--dry-run` previews); under a
     launcher, thread caps are each process's share of the job's CPUs."""
@@ -95,7 +95,7 @@ def launch_spec(run_dir: Path, run_id: str, job: Job, allocation: Allocation, at
     else:
         share = replace(allocation, cpus=max(1, allocation.cpus // launch.procs))
         env = {**launcher_env(launch), **job_environment(job, share, thread_limits)}
-    return LaunchSpec(job.id, attempt, list(job.argv), root, env, log_path, job_token(run_id, job.id), launch)
+    return LaunchSpec(job.id, attempt, list(job.argv), root, env, log_path, job_token(run_token, job.id), launch)
 
 
 class Runner:
@@ -197,7 +197,7 @@ class Runner:
     def _start(self, job: Job, allocation: Allocation) -> None:
         number = self.numbers[job.id] = self.numbers[job.id] + 1
         self.tries[job.id] += 1
-        spec = launch_spec(self.manifest.run_dir, self.manifest.run_id, job, allocation, number, self.root,
+        spec = launch_spec(self.manifest.run_dir, self.manifest.token, job, allocation, number, self.root,
                            self.options.thread_limits)
         start = self.clock.time()
         self.manifest.begin_attempt(job.id, number, spec.log_path.relative_to(self.manifest.run_dir).as_posix(),
@@ -267,7 +267,9 @@ class Runner:
             self._stop()
 
     def _retries(self, job: Job) -> int:
-        return 0 if self.detached else job.retries or self.options.retries
+        if self.detached:
+            return 0
+        return job.retries if job.retries is not None else self.options.retries
 
     def _mark(self, job: Job, status: JobStatus, reason: str) -> None:
         """Make a job that never started (again) final: SKIPPED or CANCELLED."""
@@ -310,7 +312,8 @@ class Runner:
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
-        """Count SIGINT/SIGTERM instead of dying, where this thread may install handlers."""
+        """Count SIGINT, SIGTERM and SIGHUP (a closed terminal) instead of dying, where this thread
+        may install handlers."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -318,7 +321,7 @@ class Runner:
         def handler(signum: int, frame: object) -> None:
             self.interrupts += 1
 
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
             yield
         finally:

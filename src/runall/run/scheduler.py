@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Iterable, Mapping, Sequence
 
-from runall.errors import UsageError
 from runall.model import Job
 from runall.run.resources import Allocation, ResourcePool
 
@@ -17,25 +16,6 @@ def order_jobs(jobs: Sequence[Job], expected: Mapping[str, float]) -> list[Job]:
     """
     index = {job.id: i for i, job in enumerate(jobs)}
     return sorted(jobs, key=lambda j: (-j.priority, -expected.get(j.id, math.inf), index[j.id]))
-
-
-def check_dependencies(jobs: Sequence[Job]) -> None:
-    """Raise UsageError when the jobs' `after` lists form a cycle."""
-    after = {job.id: job.after for job in jobs}
-    done: set[str] = set()
-
-    def visit(node: str, path: list[str]) -> None:
-        if node in path:
-            cycle = " -> ".join([*path[path.index(node):], node])
-            raise UsageError(f"dependency cycle: {cycle}", where=f"job {node}")
-        if node in done or node not in after:
-            return
-        for dep in after[node]:
-            visit(dep, [*path, node])
-        done.add(node)
-
-    for job in jobs:
-        visit(job.id, [])
 
 
 class Scheduler:

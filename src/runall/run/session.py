@@ -8,12 +8,14 @@ run ended.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
 
@@ -24,15 +26,17 @@ from runall.backends.base import Backend, LaunchSpec
 from runall.config import ExecutionOptions, ReportOptions
 from runall.errors import UsageError
 from runall.model import Job, JobStatus
+from runall.plan.checks import check_plan
 from runall.record.history import expected_durations
 from runall.record.manifest import Manifest, iso, new_run_id, update_latest
-from runall.record.reports import write_reports
+from runall.record.reports import json_report, write_reports
 from runall.run.events import Reporter
 from runall.run.resources import Allocation, Capacity, ResourcePool, check_jobs
 from runall.run.runner import Runner, job_token, launch_spec, log_name
-from runall.run.scheduler import Scheduler, check_dependencies
+from runall.run.scheduler import Scheduler
 from runall.tracking.config import TrackingConfig
 from runall.tracking.observer import observe
+from runall.view.guard import Guarded, discard_output
 from runall.view.plain import PlainReporter
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -52,6 +56,13 @@ class RunRequest:
     run_id: str | None = None
     detach: bool = False
     settings: Mapping[str, Any] = field(default_factory=dict)    # recorded in the manifest
+    overrides: Mapping[str, Any] = field(default_factory=dict)   # per-job values the command line set
+    command: Sequence[str] = ()     # how to call runall again for this repository (the resume hint)
+
+    def jobs(self, jobs: Sequence[Job]) -> list[Job]:
+        """`jobs` with the command line's per-job values (`--timeout`, `--retries`) applied: the
+        command line wins over the job file, which wins over `[tool.runall]`."""
+        return [replace(job, **self.overrides) for job in jobs] if self.overrides else list(jobs)
 
 
 def make_backend(request: RunRequest, jobs: Sequence[Job]) -> Backend[Any]:
@@ -62,22 +73,14 @@ def make_backend(request: RunRequest, jobs: Sequence[Job]) -> Backend[Any]:
 
 
 def check_run(jobs: Sequence[Job], capacity: Capacity) -> None:
-    """Everything that must hold before anything starts: unique ids, resources, no cycles."""
-    seen: set[str] = set()
-    for job in jobs:
-        if job.id in seen:
-            raise UsageError("duplicate job id", where=f"job {job.id}")
-        seen.add(job.id)
-        if job.retries < 0:
-            raise UsageError(f"retries must not be negative, got {job.retries}", where=f"job {job.id}")
-        if job.timeout is not None and job.timeout <= 0:
-            raise UsageError(f"timeout must be more than 0, got {job.timeout}", where=f"job {job.id}")
+    """Everything that must hold before anything starts: the plan's rules, and room for each job."""
+    check_plan(jobs)
     check_jobs(jobs, capacity)
-    check_dependencies(jobs)
 
 
 def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = None) -> int:
     """Run the jobs in a new run directory (or submit them, detached); returns the exit code."""
+    jobs = request.jobs(jobs)
     backend = make_backend(request, jobs)
     if request.detach and not backend.can_detach:
         raise UsageError(f"the {request.backend} backend cannot detach; use a cluster backend such as --backend slurm",
@@ -100,12 +103,16 @@ def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = 
     return _execute(manifest, jobs, backend, capacity, request, reporter, expected)
 
 
-def resume(manifest: Manifest, request: RunRequest, reporter: Reporter | None = None) -> int:
-    """Rerun, in the same run directory, every job of `manifest` that did not succeed."""
+def resume(manifest: Manifest, request: RunRequest, jobs: Sequence[Job] | None = None,
+           reporter: Reporter | None = None) -> int:
+    """Rerun, in the same run directory, `jobs` (default: every job of `manifest` that did not
+    succeed); the others keep their recorded outcome."""
     _refuse_if_running(manifest)
-    jobs = [rec.job for rec in manifest.records() if rec.status is not JobStatus.SUCCEEDED]
+    if jobs is None:
+        jobs = [rec.job for rec in manifest.records() if rec.status is not JobStatus.SUCCEEDED]
+    jobs = request.jobs(jobs)
     backend = make_backend(request, jobs)
-    backend.kill_stale([manifest.record(job.id).backend_ref or {"token": job_token(manifest.run_id, job.id)}
+    backend.kill_stale([manifest.record(job.id).backend_ref or {"token": job_token(manifest.token, job.id)}
                         for job in jobs])
     for job in jobs:
         manifest.reset_for_resume(job.id)
@@ -126,9 +133,9 @@ def preview(jobs: Sequence[Job], request: RunRequest) -> str:
     return backend.preview([_first_spec(request.runs_dir / run_id, run_id, job, request) for job in jobs])
 
 
-def _first_spec(run_dir: Path, run_id: str, job: Job, request: RunRequest) -> LaunchSpec:
+def _first_spec(run_dir: Path, run_token: str, job: Job, request: RunRequest) -> LaunchSpec:
     """A job's first attempt as the runner would hand it over, with no GPUs allocated yet."""
-    return launch_spec(run_dir, run_id, job, Allocation(job.cpus, (), job.memory or 0), 1, request.root,
+    return launch_spec(run_dir, run_token, job, Allocation(job.cpus, (), job.memory or 0), 1, request.root,
                        request.execution.thread_limits)
 
 
@@ -137,7 +144,7 @@ def _record_lineage(manifest: Manifest, jobs: Sequence[Job], request: RunRequest
     from runall.record.lineage import record
 
     record(manifest, jobs, request.root,
-           {job.id: _first_spec(manifest.run_dir, manifest.run_id, job, request).env for job in jobs})
+           {job.id: _first_spec(manifest.run_dir, manifest.token, job, request).env for job in jobs})
     manifest.save()
 
 
@@ -200,14 +207,30 @@ def _execute(manifest: Manifest, jobs: Sequence[Job], backend: Backend[Any], cap
     satisfied = [rec.id for rec in manifest.records() if rec.status is JobStatus.SUCCEEDED]
     pool = ResourcePool(capacity) if backend.counts_local_memory else ResourcePool(
         capacity, available_memory=lambda: capacity.memory)
-    reporter = observe(reporter or make_reporter(request.report, jobs, expected, capacity.slots),
+    stream = sys.stderr if request.report.json_stdout else sys.stdout
+    reporter = observe(Guarded(reporter or make_reporter(request.report, jobs, expected, capacity.slots, stream)),
                        request.tracking, manifest, request.root)
     runner = Runner(manifest, jobs, Scheduler(jobs, pool, expected, satisfied), backend, reporter,
                     request.execution, request.root)
     try:
-        return runner.run().exit_code
+        code = runner.run().exit_code
     finally:
         _write_reports(request.report, manifest)
+    _say_after(manifest, request, code, stream)
+    return code
+
+
+def _say_after(manifest: Manifest, request: RunRequest, code: int, stream: TextIO) -> None:
+    """The JSON report on stdout (`--format json`), and how to resume a run that did not succeed."""
+    try:
+        if request.report.json_stdout:
+            sys.stdout.write(json.dumps(json_report(manifest), indent=2) + "\n")
+            sys.stdout.flush()
+        if code != 0 and request.command:
+            stream.write(f"To resume: {shlex.join([*request.command, '--resume', manifest.run_id])}\n")
+            stream.flush()
+    except OSError:
+        discard_output()
 
 
 def _submit(manifest: Manifest, jobs: Sequence[Job], backend: Backend[Any], request: RunRequest,

@@ -13,14 +13,16 @@ if TYPE_CHECKING:
     from runall.record.manifest import Manifest
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls, DEL, and the noncharacters XML 1.0 forbids (plus lone surrogates)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 STATUSES = ("SUCCEEDED", "FAILED", "TIMEOUT", "PREEMPTED", "CANCELLED", "SKIPPED", "RUNNING", "PENDING")
 _TAILED = (JobStatus.FAILED, JobStatus.TIMEOUT, JobStatus.PREEMPTED)
 MAX_METRIC_COLUMNS = 6
 
 
 def clean(text: str) -> str:
-    """Text with control characters (colour codes, carriage returns, ...) made harmless."""
+    """Text with control characters (colour codes, carriage returns, C1 controls, ...) made
+    harmless: safe on a terminal and valid in XML 1.0."""
     return _CONTROL.sub("?", _ANSI.sub("", text.replace("\t", " ")))
 
 

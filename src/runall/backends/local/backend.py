@@ -14,8 +14,8 @@ from typing import Any, BinaryIO, ClassVar, Mapping, Sequence
 
 import psutil
 
-from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, signal_name
-from runall.backends.local import process_tree
+from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, shell_comment, signal_name
+from runall.backends.local import containment, process_tree
 from runall.config import ExecutionOptions, Project
 from runall.errors import UsageError
 from runall.model import Job
@@ -23,14 +23,17 @@ from runall.run.launchers import local_command
 from runall.run.resources import Capacity, cpu_count, detect_capacity
 
 _RSS_UNIT = 1 if sys.platform == "darwin" else 1024   # ru_maxrss is KiB on Linux
+ORPHAN_LOOK_S = 1.0
 
 
 class LocalHandle:
-    """A running local attempt: the leader process, plus the tree collected when stopping it."""
+    """A running local attempt: the leader process, its cgroup (where there is one), plus the
+    tree collected when stopping it."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], token: str) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], token: str, cgroup: Path | None) -> None:
         self.proc = proc
         self.token = token
+        self.cgroup = cgroup
         self.pidfd = _pidfd_open(proc.pid)
         self.doomed: list[psutil.Process] = []
 
@@ -39,15 +42,21 @@ class LocalHandle:
         return self.proc.pid
 
     def ref(self) -> dict[str, Any]:
-        return {"pid": self.pid, "token": self.token}
+        ref: dict[str, Any] = {"pid": self.pid, "token": self.token}
+        if self.cgroup is not None:
+            ref["cgroup"] = str(self.cgroup)
+        return ref
 
 
 class LocalBackend:
     """Runs attempts as local subprocesses from `spec.cwd` (see `Backend`).
 
     Every process of an attempt inherits `RUNALL_JOB_TOKEN`, by which `kill_stale` finds
-    what an orchestrator that died left running. Capacity is this machine's: one slot
-    serially, `max_workers` (default: the CPU count) with `parallel`.
+    what an orchestrator that died left running; every process it starts, however it
+    detaches, stays within reach (`containment`: the orchestrator adopts orphans, and each
+    attempt runs in its own cgroup where cgroup v2 is writable), and is gone when the attempt
+    ends. Capacity is this machine's: one slot serially, `max_workers` (default: the CPU
+    count) with `parallel`.
     """
 
     name: ClassVar[str] = "local"
@@ -59,6 +68,13 @@ class LocalBackend:
         self._tokens: set[str] = set()
         self._slots = slots
         self._gpus = gpus
+        self._contained = False
+        self._cgroups: containment.Cgroups | None = None
+        self._orphans = containment.Orphans()
+        self._leaders: dict[int, str] = {}          # pid -> token, of attempts running now
+        self._before: set[int] = set()              # children this process had before its first job
+        self._spawned = 0
+        self._looked = 0.0                          # when orphans were last looked for
 
     @classmethod
     def parse_settings(cls, project: Project) -> None:
@@ -78,25 +94,38 @@ class LocalBackend:
     def preview(self, specs: Sequence[LaunchSpec]) -> str:
         """Each attempt's command, shell-quoted, runnable from the repository root."""
         cwd = specs[0].cwd if specs else Path.cwd()
-        lines = [f"# {len(specs)} job(s), each run from {shlex.quote(str(cwd))}"]
+        lines = [shell_comment(f"{len(specs)} job(s), each run from {shlex.quote(str(cwd))}")]
         for spec in specs:
-            lines += [f"# {spec.job_id}", shlex.join(command(spec))]
+            lines += [shell_comment(spec.job_id), shlex.join(command(spec))]
         return "\n".join(lines) + "\n"
 
     def start(self, spec: LaunchSpec) -> LocalHandle:
+        if not self._contained:
+            self._contained = True
+            self._before = containment.children()
+            containment.become_subreaper()
+            self._cgroups = containment.Cgroups.open()
         env = {**self._environ, **spec.env, TOKEN_VAR: spec.token}
         self._tokens.add(spec.token)
+        self._spawned += 1
         argv = command(spec)
         with _open_log(spec.log_path) as log:
             try:
-                proc = subprocess.Popen(
-                    argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
-                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                )
+                if self._cgroups is None:
+                    proc, cgroup = self._spawn(argv, spec, env, log), None
+                else:
+                    with self._cgroups.entered(str(self._spawned)) as cgroup:
+                        proc = self._spawn(argv, spec, env, log)
             except OSError as exc:
                 log.write(f"runall: cannot start {argv[0]!r}: {exc}\n".encode())
                 raise
-        return LocalHandle(proc, spec.token)
+        self._leaders[proc.pid] = spec.token
+        return LocalHandle(proc, spec.token, cgroup)
+
+    @staticmethod
+    def _spawn(argv: list[str], spec: LaunchSpec, env: dict[str, str], log: BinaryIO) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
     def poll(self, handles: Sequence[LocalHandle], timeout: float) -> list[tuple[LocalHandle, ExitInfo]]:
         ended = self._reap(handles)
@@ -116,9 +145,13 @@ class LocalBackend:
         handle.doomed = process_tree.snapshot(handle.pid)
         process_tree.signal_group(handle.pid, signal.SIGTERM)
         process_tree.signal_all(handle.doomed[1:], signal.SIGTERM)
+        if handle.cgroup is not None and self._cgroups is not None:
+            self._cgroups.signal(handle.cgroup.name, signal.SIGTERM)
 
     def kill(self, handle: LocalHandle) -> None:
         tree = {p.pid: p for p in [*handle.doomed, *process_tree.snapshot(handle.pid)]}
+        if handle.cgroup is not None and self._cgroups is not None:
+            self._cgroups.kill(handle.cgroup.name)
         process_tree.kill_tree(handle.pid, tree.values())
 
     def describe(self, ref: Mapping[str, Any]) -> str:
@@ -128,22 +161,34 @@ class LocalBackend:
         raise NotImplementedError("local attempts end with their orchestrator; nothing to reattach to")
 
     def kill_stale(self, refs: Sequence[Mapping[str, Any]]) -> int:
+        killed = 0
+        for ref in refs:                    # a dead orchestrator's attempt cgroups, wherever they went
+            if ref.get("cgroup"):
+                killed += containment.kill_cgroup(Path(ref["cgroup"]))
         tokens = {ref["token"] for ref in refs if ref.get("token")}
-        return process_tree.kill_by_env(TOKEN_VAR, tokens.__contains__) if tokens else 0
+        return killed + (process_tree.kill_by_env(TOKEN_VAR, tokens.__contains__) if tokens else 0)
 
     def close(self) -> None:
-        """Kill what attempts left behind outside their process group (e.g. daemons)."""
+        """Kill what attempts left behind: by token, every attempt cgroup, and adopted orphans."""
         if self._tokens:
             process_tree.kill_by_env(TOKEN_VAR, self._tokens.__contains__)
+        if self._cgroups is not None:
+            self._cgroups.close()
+        if self._contained:
+            process_tree.kill_tree(None, containment.adopted({*self._leaders, *self._before}))
+            containment.reap_orphans({*self._leaders, *self._before})
 
     def _reap(self, handles: Sequence[LocalHandle]) -> list[tuple[LocalHandle, ExitInfo]]:
-        """Collect attempts whose leader exited, first killing what they left in their group."""
+        """Collect attempts whose leader exited, first killing everything they left behind."""
+        self._watch_orphans()
         ended = []
         for handle in handles:
             if not _exited(handle.pid):
                 continue
             # The unreaped leader still holds its pid, so the group id cannot belong to anyone else.
             process_tree.kill_tree(handle.pid, handle.doomed[1:], wait=0.5)
+            if handle.cgroup is not None and self._cgroups is not None:
+                self._cgroups.kill(handle.cgroup.name)
             try:
                 _, status, usage = os.wait4(handle.pid, 0)
             except ChildProcessError:       # reaped by someone else: the status is lost
@@ -154,7 +199,26 @@ class LocalBackend:
                 handle.pidfd = None
             rss = usage.ru_maxrss * _RSS_UNIT if usage else None
             ended.append((handle, ExitInfo(code, None, rss) if code >= 0 else ExitInfo(None, signal_name(-code), rss)))
+            del self._leaders[handle.pid]
+        if ended:
+            self._settle_orphans()
         return ended
+
+    def _watch_orphans(self) -> None:
+        """Without cgroups, note (about once a second) which jobs adopted orphans may belong to."""
+        now = time.monotonic()
+        if self._cgroups is None and self._contained and now - self._looked >= ORPHAN_LOOK_S:
+            self._looked = now
+            self._orphans.observe(self._leaders, self._before)
+
+    def _settle_orphans(self) -> None:
+        """After attempts ended: remove emptied cgroups; kill orphans whose jobs have all ended."""
+        if self._cgroups is not None:
+            self._cgroups.prune()
+        elif self._contained:
+            self._orphans.observe(self._leaders, self._before)
+            process_tree.kill_tree(None, self._orphans.released(self._leaders.values()))
+        containment.reap_orphans({*self._leaders, *self._before})
 
 
 def command(spec: LaunchSpec) -> list[str]:

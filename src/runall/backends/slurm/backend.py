@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
-from runall.backends.base import ExitInfo, LaunchSpec
+from runall.backends.base import ExitInfo, LaunchSpec, shell_comment
 from runall.backends.slurm.parse import SACCT_FIELDS, SQUEUE_FORMAT, SlurmRecord, parse_sacct, parse_squeue
 from runall.backends.slurm.render import render_script
 from runall.backends.slurm.settings import SlurmSettings, parse_settings
@@ -99,7 +99,12 @@ class SlurmBackend:
 
     @classmethod
     def create(cls, jobs: Sequence[Job], options: ExecutionOptions, settings: SlurmSettings) -> "SlurmBackend":
-        return cls(jobs, settings, timeout=options.timeout, max_workers=options.max_workers)
+        """The backend for `jobs`; every job's batch script is rendered once here, so a value that
+        cannot be written into one is an error (exit 2) before anything is submitted."""
+        backend = cls(jobs, settings, timeout=options.timeout, max_workers=options.max_workers)
+        for job in jobs:
+            backend.script(LaunchSpec(job.id, 1, list(job.argv), Path("."), dict(job.env), Path("check.log"), "check"))
+        return backend
 
     def __init__(self, jobs: Iterable[Job], settings: SlurmSettings, timeout: float | None = None,
                  backoff: Backoff | None = None, max_workers: int | None = None) -> None:
@@ -122,8 +127,10 @@ class SlurmBackend:
         """The batch script each spec would submit (a job is submitted once its dependencies have
         succeeded, so no `--dependency` line)."""
         folder = specs[0].log_path.parent if specs else Path("logs")
-        out = [f"# {len(specs)} job(s), each submitted with sbatch from {folder}\n"]
-        out += [f"\n# ---- {spec.job_id}: {spec.log_path.with_suffix('.sbatch')}\n{self.script(spec)}" for spec in specs]
+        out = [shell_comment(f"{len(specs)} job(s), each submitted with sbatch from {folder}") + "\n"]
+        for spec in specs:
+            script_path = spec.log_path.with_suffix(".sbatch")
+            out.append(f"\n{shell_comment(f'---- {spec.job_id}: {script_path}')}\n{self.script(spec)}")
         return "".join(out)
 
     def script(self, spec: LaunchSpec) -> str:

@@ -7,10 +7,13 @@ import re
 import shlex
 from typing import Sequence
 
-from runall.backends.base import TOKEN_VAR, LaunchSpec
+from runall.backends.base import TOKEN_VAR, LaunchSpec, shell_comment
 from runall.backends.slurm.body import command_lines, restart_lines, run_lines
 from runall.backends.slurm.settings import SlurmSettings
+from runall.errors import UsageError
 from runall.model import Job
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def time_limit(seconds: float) -> str:
@@ -25,8 +28,9 @@ def memory_mib(nbytes: int) -> str:
 
 def _directive_value(value: str, pattern: bool = False) -> str:
     """Quote a `#SBATCH` value as sbatch reads it (double quotes); `%` is literal in file patterns."""
-    if '"' in value or "\n" in value:
-        raise ValueError(f"cannot write {value!r} into an #SBATCH line")
+    if '"' in value or not value.isprintable():
+        raise ValueError(f"cannot write {value!r} into an #SBATCH line (quotes, newlines and control "
+                         "characters are not allowed)")
     if pattern:
         value = value.replace("%", "%%")
     return f'"{value}"' if re.search(r"\s", value) else value
@@ -34,7 +38,15 @@ def _directive_value(value: str, pattern: bool = False) -> str:
 
 def sbatch_options(job: Job, spec: LaunchSpec, settings: SlurmSettings,
                    depends_on: Sequence[str] = ()) -> list[str]:
-    """The `#SBATCH` options of one attempt, in a fixed order."""
+    """The `#SBATCH` options of one attempt, in a fixed order; UsageError naming the job when a
+    value cannot be written into a directive."""
+    try:
+        return _sbatch_options(job, spec, settings, depends_on)
+    except ValueError as exc:
+        raise UsageError(str(exc), where=f"job {job.id}") from None
+
+
+def _sbatch_options(job: Job, spec: LaunchSpec, settings: SlurmSettings, depends_on: Sequence[str]) -> list[str]:
     options = [
         f"--job-name={_directive_value(job.id)}",
         f"--output={_directive_value(str(spec.log_path), pattern=True)}",
@@ -73,8 +85,11 @@ def render_script(job: Job, spec: LaunchSpec, settings: SlurmSettings,
     """
     env = {k: v for k, v in spec.env.items() if k != "CUDA_VISIBLE_DEVICES" or k in job.env}
     env[TOKEN_VAR] = spec.token
+    bad = next((name for name, value in env.items() if not _ENV_NAME.fullmatch(name) or "\0" in value), None)
+    if bad is not None:
+        raise UsageError(f"environment variable {bad!r} cannot be exported (name or NUL in value)", where=f"job {job.id}")
     launcher_setup, command = command_lines(spec, job.cpus)
-    lines = ["#!/bin/bash", f"# runall job {job.id}, attempt {spec.attempt}"]
+    lines = ["#!/bin/bash", shell_comment(f"runall job {job.id}, attempt {spec.attempt}")]
     lines += [f"#SBATCH {option}" for option in sbatch_options(job, spec, settings, depends_on)]
     lines.append("set -e")
     lines += [f"export {name}={shlex.quote(value)}" for name, value in sorted(env.items())]

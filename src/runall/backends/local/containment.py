@@ -1,0 +1,276 @@
+"""Keeping every process a job starts within reach, however it detaches.
+
+Two mechanisms (Linux):
+
+- The orchestrator is a *child subreaper* (`prctl(PR_SET_CHILD_SUBREAPER)`): a process whose
+  parent exits (a double-forked daemon, a `start_new_session=True` child with a cleared
+  environment) is re-parented to the orchestrator rather than to init, so it can never
+  outlive the run unseen. `reap_orphans` collects those that exit.
+- Where cgroup v2 is writable, each attempt starts in a cgroup of its own
+  (`<own cgroup>/runall-<pid>/<attempt>`), which every descendant inherits whatever it
+  does with sessions, process groups or its environment. Killing the cgroup ends them all.
+  The process is placed race-free: the orchestrator enters the attempt's cgroup, forks the
+  job, and goes back to its own cgroup.
+
+Where cgroups are not writable, `Orphans` attributes re-parented processes to the jobs that
+were running when they appeared, and they are killed once all of those jobs have ended.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import psutil
+
+PR_SET_CHILD_SUBREAPER = 36
+_subreaper = False
+
+
+def become_subreaper() -> bool:
+    """Make this process adopt its descendants' orphans (once; True when in effect)."""
+    global _subreaper
+    if not _subreaper:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            _subreaper = libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            _subreaper = False
+    return _subreaper
+
+
+def children() -> set[int]:
+    """Pids of this process's children now."""
+    try:
+        return {c.pid for c in psutil.Process().children()}
+    except psutil.Error:
+        return set()
+
+
+def reap_orphans(keep: Iterable[int]) -> list[int]:
+    """Collect exited children other than `keep` (job leaders, and children this process had
+    before it ran jobs): adopted orphans; returns their pids."""
+    keep = set(keep)
+    reaped = []
+    try:
+        children = psutil.Process().children()
+    except psutil.Error:
+        return []
+    for child in children:
+        if child.pid in keep:
+            continue
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                continue
+            if os.waitpid(child.pid, os.WNOHANG)[0]:
+                reaped.append(child.pid)
+        except (psutil.Error, ChildProcessError):
+            continue
+    return reaped
+
+
+def adopted(keep: Iterable[int]) -> list[psutil.Process]:
+    """Living children of this process other than `keep`: orphans adopted from jobs."""
+    keep = set(keep)
+    try:
+        return [c for c in psutil.Process().children() if c.pid not in keep and _alive(c)]
+    except psutil.Error:
+        return []
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+class Cgroups:
+    """One cgroup v2 per attempt under `<own cgroup>/runall-<pid>`; None from `open` where unusable."""
+
+    def __init__(self, base: Path, home: Path) -> None:
+        self.base = base            # this orchestrator's folder of attempt cgroups
+        self.home = home            # the cgroup the orchestrator itself lives in
+        self._lock = threading.Lock()
+        self._count = 0
+
+    @classmethod
+    def open(cls) -> "Cgroups | None":
+        """Cgroups for this orchestrator, or None when cgroup v2 is absent or not writable here."""
+        if os.environ.get("RUNALL_NO_CGROUPS"):
+            return None
+        mount, own = _cgroup2_mount(), _own_cgroup()
+        if mount is None or own is None:
+            return None
+        home = mount / own.lstrip("/")
+        base = home / f"runall-{os.getpid()}"
+        _remove_dead_bases(home)
+        try:
+            base.mkdir(exist_ok=True)
+            probe = base / "probe"
+            probe.mkdir()
+            (probe / "cgroup.procs").write_text(str(os.getpid()))
+            (home / "cgroup.procs").write_text(str(os.getpid()))
+            probe.rmdir()
+        except OSError:
+            _remove_quietly(base / "probe")
+            _remove_quietly(base)
+            return None
+        return cls(base, home)
+
+    @contextmanager
+    def entered(self, name: str) -> Iterator[Path]:
+        """Run the body (a fork) inside a new cgroup `name`; the orchestrator goes back after."""
+        group = self.base / name
+        with self._lock:
+            group.mkdir(exist_ok=True)
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+            try:
+                yield group
+            finally:
+                (self.home / "cgroup.procs").write_text(str(os.getpid()))
+
+    def pids(self, name: str) -> list[int]:
+        """Processes in attempt cgroup `name` now."""
+        try:
+            text = (self.base / name / "cgroup.procs").read_text()
+        except OSError:
+            return []
+        return [int(line) for line in text.split()]
+
+    def signal(self, name: str, sig: int) -> None:
+        """Send `sig` to every process of cgroup `name`."""
+        for pid in self.pids(name):
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+
+    def kill(self, name: str) -> None:
+        """SIGKILL everything in cgroup `name` (cgroup.kill where the kernel has it)."""
+        try:
+            (self.base / name / "cgroup.kill").write_text("1")
+        except OSError:
+            self.signal(name, signal.SIGKILL)
+
+    def remove(self, name: str) -> bool:
+        """Delete cgroup `name` once it is empty; False while processes are still leaving it."""
+        try:
+            (self.base / name).rmdir()
+        except FileNotFoundError:
+            return True
+        except OSError as exc:
+            if exc.errno == errno.EBUSY:
+                return False
+            raise
+        return True
+
+    def prune(self) -> None:
+        """Remove attempt cgroups that hold no process any more."""
+        for group in self._groups():
+            if not self.pids(group.name):
+                self.remove(group.name)
+
+    def close(self) -> None:
+        """Kill whatever is left in any attempt cgroup, then remove them all."""
+        for group in self._groups():
+            kill_cgroup(group)
+        _remove_quietly(self.base)
+
+    def _groups(self) -> list[Path]:
+        try:
+            return [p for p in self.base.iterdir() if p.is_dir()]
+        except OSError:
+            return []
+
+
+def kill_cgroup(group: Path, wait: float = 2.0) -> int:
+    """SIGKILL every process in cgroup `group` and remove it once empty; returns how many were in it."""
+    try:
+        pids = [int(line) for line in (group / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return 0
+    try:
+        (group / "cgroup.kill").write_text("1")
+    except OSError:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            group.rmdir()
+            break
+        except FileNotFoundError:
+            break
+        except OSError:
+            time.sleep(0.01)
+    return len(pids)
+
+
+class Orphans:
+    """Without cgroups: adopted orphans, each with the jobs that were running when it appeared."""
+
+    def __init__(self) -> None:
+        self.suspects: dict[int, tuple[psutil.Process, set[str]]] = {}
+
+    def observe(self, leaders: dict[int, str], keep: Iterable[int]) -> None:
+        """Note orphans that appeared since the last look, with the jobs running now."""
+        for proc in adopted({*leaders, *keep}):
+            if proc.pid not in self.suspects:
+                self.suspects[proc.pid] = (proc, set(leaders.values()))
+
+    def released(self, running: Iterable[str]) -> list[psutil.Process]:
+        """Orphans none of whose candidate jobs still runs: they are to be killed."""
+        still = set(running)
+        done = [pid for pid, (_, jobs) in self.suspects.items() if not jobs & still]
+        return [self.suspects.pop(pid)[0] for pid in done]
+
+
+def _remove_dead_bases(home: Path) -> None:
+    """Remove the empty cgroup folders of orchestrators that died (a SIGKILL leaves them behind)."""
+    try:
+        bases = [p for p in home.glob("runall-*") if p.name[7:].isdigit() and not psutil.pid_exists(int(p.name[7:]))]
+    except OSError:
+        return
+    for base in bases:
+        for group in (p for p in base.iterdir() if p.is_dir()):
+            _remove_quietly(group)
+        _remove_quietly(base)
+
+
+def _cgroup2_mount() -> Path | None:
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        if right.split(" ", 1)[0] == "cgroup2":
+            return Path(left.split()[4])
+    return None
+
+
+def _own_cgroup() -> str | None:
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    return next((line[3:] for line in lines if line.startswith("0::")), None)
+
+
+def _remove_quietly(path: Path) -> None:
+    """rmdir, where possible."""
+    try:
+        path.rmdir()
+    except OSError:
+        pass
