@@ -170,3 +170,11 @@ def test_job_file_errors_exit_2_with_file_line_key(make_repo) -> None:
     assert "runall.yaml:3: jobs[0].timout: unknown key 'timout'" in result.stderr
     missing = run_cli("--root", str(root), "--list", "--config", str(root / "nope.yaml"))
     assert missing.returncode == 2 and "nope.yaml" in missing.stderr
+
+
+def test_help_lists_every_option_and_quiet_excludes_verbose() -> None:
+    done = run_cli("--help")
+    assert done.returncode == 0, done.stderr
+    assert "--launcher" in done.stdout and "--lineage" in done.stdout and "--quiet" in done.stdout
+    both = run_cli("-q", "-v")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr

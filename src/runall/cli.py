@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         extra = dict(option.argparse)
         if "exclusive" in extra:
             name = extra.pop("exclusive")
-            target = exclusive.setdefault(name, target.add_mutually_exclusive_group())
+            if name not in exclusive:       # one group per name (setdefault would add an empty one each time)
+                exclusive[name] = target.add_mutually_exclusive_group()
+            target = exclusive[name]
         if extra.get("action") == "boolean_optional":
             extra["action"] = _OnOrOff
         if option.kind in ("int", "float") and "action" not in extra:
