@@ -39,11 +39,20 @@ def digest(value: Any) -> str:
 
 
 def file_sha256(path: Path) -> str:
+    """sha256 of a file's contents, read in chunks; OSError when it cannot be read."""
     sha = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
             sha.update(chunk)
     return sha.hexdigest()
+
+
+def sha256_or_none(path: Path) -> str | None:
+    """`file_sha256`, or None for a file that cannot be read."""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
 
 
 # -- the environment: once per run start -------------------------------------------------------
@@ -175,10 +184,7 @@ def job_entry(job: Job, env: Mapping[str, str], environment_id: str, root: Path,
 
     `env` is what the job's attempts set on top of the orchestrator's environment; `context`
     is the environment record (for the hash: git state and packages)."""
-    try:
-        script_sha = file_sha256(root / job.script)
-    except OSError:
-        script_sha = None
+    script_sha = sha256_or_none(root / job.script)
     launcher = {"name": job.launcher, "procs": processes(job), "nodes": job.nodes} if job.launcher else None
     entry = {
         "environment": environment_id,

@@ -37,10 +37,6 @@ class Launch:
     gpus: int
     rank_logs: Path
 
-    @property
-    def world(self) -> int:
-        return self.procs * self.nodes
-
 
 def launch_for(job: Job, log_path: Path) -> Launch | None:
     """The launch of an attempt whose log is `log_path`; None for a plain `python SCRIPT` job."""

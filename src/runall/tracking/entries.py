@@ -6,7 +6,6 @@ Pure functions of the manifest (and the files a job left behind); nothing here i
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import re
 import shlex
@@ -14,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from runall.record.lineage import view
+from runall.record.lineage import sha256_or_none, view
 
 if TYPE_CHECKING:
     from runall.record.manifest import JobRecord
@@ -90,7 +89,7 @@ def job_tags(record: JobRecord, manifest: Mapping[str, Any], root: Path) -> dict
         "runall.duration_s": record.duration, "runall.attempts": record.attempts,
         "runall.command": shlex.join(job.argv), "runall.output_dir": job.output_dir,
         "runall.job_tags": ",".join(job.tags) or None,
-        "runall.script": job.script, "runall.script_sha256": file_sha256(root / job.script),
+        "runall.script": job.script, "runall.script_sha256": sha256_or_none(root / job.script),
         "mlflow.source.name": job.script, "mlflow.source.type": "LOCAL",
         "mlflow.source.git.commit": (manifest.get("git") or {}).get("commit"), "mlflow.user": _user(),
     }), **lineage_tags(record, manifest)}
@@ -161,13 +160,6 @@ def job_files(record: JobRecord, run_dir: Path, root: Path) -> list[tuple[Path, 
 def epoch_ms(iso: str | None) -> int | None:
     """An ISO 8601 time from the manifest as epoch milliseconds."""
     return int(datetime.fromisoformat(iso).timestamp() * 1000) if iso else None
-
-
-def file_sha256(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
 
 
 def _series(table: Mapping[str, Any], prefix: str) -> Series:
