@@ -40,7 +40,7 @@ def make_job(**fields) -> Job:
 
 
 def spec_for(job: Job, attempt: int = 1, cpus: int | None = None):
-    return launch_spec(Path("/r/runs/R"), "R", job, Allocation(job.cpus if cpus is None else cpus, (), 0), attempt,
+    return launch_spec(Path("/r/runs/R"), "R", job, Allocation(cpus or job.cpus or 1, (), 0), attempt,
                        Path("/r"))
 
 

@@ -82,7 +82,8 @@ def test_what_is_recorded_and_printed(repo: Path):
     assert entry["code"] == {"script": "scripts/train_fit.py",
                              "script_sha256": hashlib.sha256((repo / "scripts/train_fit.py").read_bytes()).hexdigest()}
     argv = next(rec["argv"] for rec in manifest["jobs"] if rec["id"] == "fit")
-    assert entry["settings"]["argv"] == argv and entry["settings"]["env"]["OMP_NUM_THREADS"] == "1"
+    cores = str(len(os.sched_getaffinity(0)))                    # a serial job's threads: every core
+    assert entry["settings"]["argv"] == argv and entry["settings"]["env"]["OMP_NUM_THREADS"] == cores
     assert environment["packages"] == {name: metadata.version(name) for name in ("torch", "scikit-learn", "numpy")}
     assert environment["python"]["executable"] == sys.executable and environment["gpus"] == []
     assert environment["distributions"] > 10 and len(environment["freeze_sha256"]) == 64

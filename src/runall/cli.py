@@ -24,9 +24,9 @@ from runall.model import Job
 from runall.options import BY_DEST, CONFLICTS, GROUPS, OPTIONS
 from runall.plan.checks import check_plan
 from runall.plan.discovery import discover
-from runall.plan.flags.analyser import ScriptFlags
 from runall.plan.flags.cache import FlagCache
-from runall.plan.flags.roles import merge_aliases, roles_for
+from runall.plan.flags.model import ScriptFlags
+from runall.plan.flags.roles import explain_roles, merge_aliases
 from runall.plan.grid import parse_grid_option
 from runall.plan.jobfile import load_jobfile
 from runall.plan.jobs import GlobalValues, build_jobs
@@ -34,7 +34,7 @@ from runall.plan.launchers import with_launcher
 from runall.plan.selection import select
 from runall.plan.settings import Settings, settings_from
 from runall.view.guard import discard_output
-from runall.view.preview import print_inspect, print_list
+from runall.view.preview import drop_lines, print_inspect, print_list
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,10 +156,10 @@ def inspect(previous: Any, inv: Invocation) -> Any:
             raise UsageError(f"{path}: no such file", where="--inspect")
         if path.suffix != ".py" and "python" not in _first_line(path):
             raise UsageError(f"{path}: not a Python file (.py, or a python #! line)", where="--inspect")
-    cache = FlagCache(None)
+    cache = FlagCache(None, inv.root)
     aliases = merge_aliases(inv.settings.aliases)
-    results = [cache.sniff(Path(path)) for path in inv.value("inspect")]
-    print_inspect(results, [roles_for(r, aliases) for r in results], inv.value("format"))
+    results = [sniff(cache, inv.settings, Path(path).resolve(), sys.executable) for path in inv.value("inspect")]
+    print_inspect(results, [explain_roles(r, aliases) for r in results], inv.value("format"))
     return 0
 
 
@@ -222,20 +222,49 @@ def collect(inv: Invocation) -> list[Job]:
         _warn(problem)
     declared = load_jobfile(inv.settings.config, inv.root)
     scripts = found.scripts + [d.script for d in declared if d.script not in found.scripts]
-    cache = FlagCache(inv.settings.cache_dir / "flags.json" if inv.settings.cache else None)
+    cache = FlagCache(inv.settings.cache_dir / "flags.json" if inv.settings.cache else None, inv.root)
+    values = global_values(inv)
+    with cache.reading():
+        flags: dict[str, ScriptFlags] = {script: sniff(cache, inv.settings, inv.root / script, values.python)
+                                         for script in scripts}
+    cache.save()
     for warning in cache.warnings:
         _warn(warning)
-    flags: dict[str, ScriptFlags] = {script: cache.sniff(inv.root / script) for script in scripts}
-    cache.save()
-    jobs = build_jobs(flags, global_values(inv), merge_aliases(inv.settings.aliases), declared,
-                      parse_grid_option(list(inv.value("grid"))), found.scripts)
-    return _selected(with_launcher(jobs, inv.value("launcher")), inv)
+    grid = parse_grid_option(list(inv.value("grid")))
+    jobs = build_jobs(flags, values, merge_aliases(inv.settings.aliases), declared, grid, found.scripts)
+    jobs = _selected(with_launcher(jobs, inv.value("launcher")), inv)
+    check_reach(jobs, grid, inv.settings.strict)
+    return jobs
 
 
 def _selected(jobs: list[Job], inv: Invocation) -> list[Job]:
     jobs = select(jobs, inv.value("only"), inv.value("exclude"), inv.value("tag"), inv.value("keywords"))
     check_plan(jobs)            # what a run checks, a preview checks too
     return jobs
+
+
+def sniff(cache: FlagCache, settings: Settings, script: Path, python: str) -> ScriptFlags:
+    """A script's flags; with `--probe-help`, from its `--help` output when they cannot be read."""
+    flags = cache.sniff(script)
+    if settings.probe and not flags.known:
+        from runall.plan.flags.probe import probe_help
+
+        flags = cache.cached(script, f"help:{python}", lambda: probe_help(script, python, flags))
+    return flags
+
+
+def check_reach(jobs: list[Job], grid: Mapping[str, list[str]], strict: bool) -> None:
+    """Say which values given for every job cannot reach which selected job; exit 2 when a
+    `--grid NAME` reaches none of them, or (`--strict`) when any value is dropped."""
+    for name in grid:
+        if jobs and all(f"grid:{name}" in job.dropped for job in jobs):
+            raise UsageError(f"no selected script has option or role {name!r}", where=f"--grid {name}")
+    for line in drop_lines(jobs):
+        print(f"runall: note: {line}", file=sys.stderr)
+    missed = sum(bool(job.dropped) for job in jobs)
+    if strict and missed:
+        raise UsageError(f"values given for every job cannot reach {missed} selected job(s) (notes above); "
+                         "nothing was run", where="--strict")
 
 
 # Values that are part of a job's recorded command: a resumed run reruns those commands as they were.
@@ -268,6 +297,22 @@ def show_list(work: Plan, inv: Invocation) -> Any:
     return 0
 
 
+def frameworks(work: Plan, inv: Invocation) -> Plan:
+    """Note which jobs use a GPU framework (read from their imports): what a run or a dry run
+    needs to share out GPUs, and `--list` does not."""
+    if work.resumed is None and (inv.value("dry_run") or not inv.value("list")):
+        from runall.plan.frameworks import uses_gpu_framework
+        from runall.plan.sources import Sources
+
+        sources = Sources(inv.root)
+        found: dict[str, bool] = {}
+        for job in work.jobs:
+            if job.script not in found:
+                found[job.script] = uses_gpu_framework(sources, inv.root / job.script)
+            job.gpu_framework = found[job.script]
+    return work
+
+
 def dry_run(work: Plan, inv: Invocation) -> Any:
     """`--dry-run`: what each job would run (or submit), without running anything."""
     if not inv.value("dry_run"):
@@ -298,8 +343,8 @@ def sources(inv: Invocation) -> list[tuple[str, Any, str]]:
 
 
 PER_JOB = ("timeout", "retries")     # run-wide options a job file may also set per job
-TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, lineage, plan, show_list, dry_run,
-                                                        execute)
+TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, lineage, plan, show_list, frameworks,
+                                                        dry_run, execute)
 
 
 def run_tasks(inv: Invocation) -> int:
@@ -319,7 +364,8 @@ def global_values(inv: Invocation) -> GlobalValues:
     return GlobalValues(
         epochs=inv.value("epochs"), folds=inv.value("folds"), batch_size=inv.value("batch_size"),
         seed=inv.value("seed"), data_path=inv.value("data_path"),
-        output_base=inv.settings.shown(inv.settings.output_base), extra_args=tuple(inv.value("extra_arg")))
+        output_base=inv.settings.shown(inv.settings.output_base), output_given=inv.cli.get("output_base") is not None,
+        extra_args=tuple(inv.value("extra_arg")))
 
 
 def run_request(inv: Invocation, manifest: Any = None) -> Any:

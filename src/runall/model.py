@@ -50,8 +50,8 @@ class Job:
     roles: dict[str, str | None] = field(default_factory=dict)  # role -> option string used
     flags_known: bool = True
     env: dict[str, str] = field(default_factory=dict)       # extra environment variables
-    cpus: int = 1
-    gpus: int = 0
+    cpus: int | None = None          # None: its share of the cores (all of them, serially)
+    gpus: int | None = None          # None: one when it uses a GPU framework in a parallel run (see resources)
     memory: int | None = None        # bytes; None = no reservation
     timeout: float | None = None     # seconds; None = no limit
     retries: int | None = None      # None: the run's --retries / [tool.runall] retries
@@ -61,6 +61,8 @@ class Job:
     after: list[str] = field(default_factory=list)          # ids that must succeed first
     source: str = "discovered"       # "discovered" or "config"
     params: dict[str, Any] = field(default_factory=dict)    # grid values and declared args
+    gpu_framework: bool = False      # its code imports torch, JAX, TensorFlow, ... (plan.frameworks)
+    dropped: dict[str, str] = field(default_factory=dict)   # value given for every job -> why it cannot reach this one
     launcher: str | None = None      # one of LAUNCHERS: the script runs as several processes
     procs: int | None = None         # processes per node without GPUs (gloo); with gpus: one per GPU
     nodes: int = 1                   # nodes of a cluster backend, one launcher per node

@@ -93,6 +93,12 @@ OPTIONS: tuple[Option, ...] = (
        help="job file, anywhere (default: runall.yaml in the repository)", argparse={"metavar": "FILE"}),
     _o("cache", "--no-cache", group="discovery", kind="bool", default=True, config="cache",
        help="re-read every script's flags", argparse={"action": "store_false"}),
+    _o("strict", "--strict", group="discovery", kind="bool", default=False, config="strict",
+       help="exit 2 before running anything when a value given for every job (--epochs, --grid, ...) "
+            "cannot reach a selected job", argparse={"action": "store_true"}),
+    _o("probe", "--probe-help", group="discovery", kind="bool", default=False, config="probe",
+       help="for scripts whose options cannot be read statically, run 'python SCRIPT --help' (20 s limit, "
+            "scratch folder, no GPU) and read its output", argparse={"action": "store_true"}),
     # execution
     _o("parallel", "--parallel", group="execution", kind="bool", default=False, config="parallel",
        help="run jobs concurrently (default: one at a time)", argparse={"action": "store_true"}),

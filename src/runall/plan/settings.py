@@ -34,6 +34,8 @@ class Settings:
     config: Path                     # the job file, absolute, anywhere
     aliases: Mapping[str, Sequence[str]]
     cache: bool
+    strict: bool = False       # a value given for every job that cannot reach a selected one is an error
+    probe: bool = False        # run `SCRIPT --help` for scripts whose options cannot be read statically
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the run manifest."""
@@ -70,7 +72,7 @@ def settings_from(root: Path, values: Mapping[str, Sourced]) -> Settings:
     output and run folders and the job file may be anywhere."""
     given = {_FIELDS.get(dest, dest): values[dest] for dest in
              ("roots", "include", "exclude_paths", "legacy", "respect_gitignore", "output_base", "runs_dir",
-              "config", "aliases", "cache")}
+              "config", "aliases", "cache", "strict", "probe")}
     if given["aliases"].value is not None:
         _check_aliases(given["aliases"])
     for value in given["roots"].value:

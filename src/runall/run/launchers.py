@@ -42,7 +42,7 @@ def launch_for(job: Job, log_path: Path) -> Launch | None:
     """The launch of an attempt whose log is `log_path`; None for a plain `python SCRIPT` job."""
     if job.launcher is None:
         return None
-    return Launch(job.launcher, processes(job), job.nodes, job.gpus, log_path.with_suffix(".ranks"))
+    return Launch(job.launcher, processes(job), job.nodes, job.gpus or 0, log_path.with_suffix(".ranks"))
 
 
 def launcher_env(launch: Launch) -> dict[str, str]:

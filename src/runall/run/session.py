@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence, TextIO
 import psutil
 
 from runall.backends import backend_class
-from runall.backends.base import Backend, LaunchSpec
+from runall.backends.base import Backend, LaunchSpec, shell_comment
 from runall.config import ExecutionOptions, ReportOptions
 from runall.errors import UsageError
 from runall.model import Job, JobStatus
@@ -31,7 +31,7 @@ from runall.record.history import expected_durations
 from runall.record.manifest import Manifest, iso, new_run_id, update_latest
 from runall.record.reports import json_report, write_reports
 from runall.run.events import Reporter
-from runall.run.resources import Allocation, Capacity, ResourcePool, check_jobs
+from runall.run.resources import Allocation, Capacity, ResourcePool, check_jobs, describe, wanted
 from runall.run.runner import Runner, job_token, launch_spec, log_name
 from runall.run.scheduler import Scheduler
 from runall.tracking.config import TrackingConfig
@@ -97,7 +97,7 @@ def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = 
         "settings": dict(request.settings), "options": request.execution.to_dict(),
         "capacity": capacity.to_dict(), "orchestrator": _orchestrator(), "backend": request.backend})
     update_latest(request.runs_dir, run_id)
-    _record_lineage(manifest, jobs, request)
+    _record_lineage(manifest, jobs, request, capacity)
     if request.detach:
         return _submit(manifest, jobs, backend, request)
     return _execute(manifest, jobs, backend, capacity, request, reporter, expected)
@@ -116,8 +116,8 @@ def resume(manifest: Manifest, request: RunRequest, jobs: Sequence[Job] | None =
                         for job in jobs])
     for job in jobs:
         manifest.reset_for_resume(job.id)
-    _record_lineage(manifest, jobs, request)
     capacity = backend.capacity()
+    _record_lineage(manifest, jobs, request, capacity)
     manifest.set_meta(status="running", exit_code=None, finished=None, options=request.execution.to_dict(),
                       capacity=capacity.to_dict(), backend=request.backend, orchestrator=_orchestrator(),
                       resumed=[*manifest.meta.get("resumed", []), iso(time.time())])
@@ -129,22 +129,30 @@ def preview(jobs: Sequence[Job], request: RunRequest) -> str:
     """`--dry-run`: what the backend would run or submit for each job's first attempt; RUN_ID
     stands for the run id unless `--run-id` names one."""
     backend = make_backend(request, jobs)
+    capacity = backend.capacity()
     run_id = request.run_id or "RUN_ID"
-    return backend.preview([_first_spec(request.runs_dir / run_id, run_id, job, request) for job in jobs])
+    specs = [_first_spec(request.runs_dir / run_id, run_id, job, request, capacity) for job in jobs]
+    text = backend.preview(specs)
+    if request.report.verbose:
+        text += shell_comment(f"resources: {capacity.slots} at a time, {capacity.cpus} cores, "
+                              f"GPUs: {','.join(capacity.gpu_ids) or 'none'}") + "\n"
+        text += "".join(shell_comment(f"  {job.id}: {describe(job, capacity)}") + "\n" for job in jobs)
+    return text
 
 
-def _first_spec(run_dir: Path, run_token: str, job: Job, request: RunRequest) -> LaunchSpec:
-    """A job's first attempt as the runner would hand it over, with no GPUs allocated yet."""
-    return launch_spec(run_dir, run_token, job, Allocation(job.cpus, (), job.memory or 0), 1, request.root,
-                       request.execution.thread_limits)
+def _first_spec(run_dir: Path, run_token: str, job: Job, request: RunRequest, capacity: Capacity) -> LaunchSpec:
+    """A job's first attempt as the runner would hand it over, before GPUs are assigned (`<gpuN>`)."""
+    cpus, gpus, pin = wanted(job, capacity)
+    allocation = Allocation(cpus, tuple(f"<gpu{i}>" for i in range(gpus)), job.memory or 0, pin)
+    return launch_spec(run_dir, run_token, job, allocation, 1, request.root, request.execution.thread_limits)
 
 
-def _record_lineage(manifest: Manifest, jobs: Sequence[Job], request: RunRequest) -> None:
+def _record_lineage(manifest: Manifest, jobs: Sequence[Job], request: RunRequest, capacity: Capacity) -> None:
     """Record what each job's model will come from (code, data, settings, environment)."""
     from runall.record.lineage import record
 
     record(manifest, jobs, request.root,
-           {job.id: _first_spec(manifest.run_dir, manifest.token, job, request).env for job in jobs})
+           {job.id: _first_spec(manifest.run_dir, manifest.token, job, request, capacity).env for job in jobs})
     manifest.save()
 
 

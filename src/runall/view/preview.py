@@ -7,9 +7,13 @@ import sys
 from typing import Any, Sequence, TextIO
 
 from runall.model import Job
-from runall.plan.flags.analyser import ScriptFlags
+from runall.plan.flags.model import ScriptFlags
+from runall.plan.flags.roles import Assignment
 
 ROLE_COLUMNS = ("epochs", "folds", "output_dir")
+# How each value given for every job is named in messages: role -> command-line option.
+GIVEN_AS = {"epochs": "--epochs", "folds": "--folds", "batch_size": "--batch-size", "seed": "--seed",
+            "data_path": "--data-path", "output_dir": "--output-base"}
 
 
 def list_payload(jobs: Sequence[Job]) -> dict[str, Any]:
@@ -17,24 +21,45 @@ def list_payload(jobs: Sequence[Job]) -> dict[str, Any]:
     return {"jobs": [{
         "id": job.id, "name": job.name, "script": job.script, "options": job.options,
         "roles": job.roles, "flags_known": job.flags_known, "argv": job.argv,
-        "tags": job.tags, "source": job.source,
+        "tags": job.tags, "source": job.source, "dropped": job.dropped,
     } for job in jobs]}
 
 
-def inspect_payload(results: Sequence[ScriptFlags], roles: Sequence[dict[str, str | None]]) -> dict[str, Any]:
+def inspect_payload(results: Sequence[ScriptFlags], roles: Sequence[Assignment]) -> dict[str, Any]:
     """The stable JSON shape of `--inspect --format json`."""
     scripts = []
-    for flags, script_roles in zip(results, roles):
+    for flags, assignment in zip(results, roles):
         subcommands: dict[str, list[str]] = {}
         for option in flags.options:
             if option.subcommand:
                 subcommands.setdefault(option.subcommand, []).extend(option.strings)
         scripts.append({
-            "path": flags.path, "cli": flags.cli,
+            "path": flags.path, "cli": flags.cli, "source": flags.source,
             "options": [s for o in flags.options if not o.subcommand for s in o.strings],
-            "subcommands": subcommands, "roles": script_roles, "problems": flags.problems,
+            "subcommands": subcommands, "roles": assignment.roles, "problems": flags.problems,
+            "notes": flags.notes + assignment.notes, "leading": list(flags.leading),
+            "syntax": {o.primary: o.syntax for o in flags.options if o.syntax != "separate"},
+            "files": sorted(flags.files),
         })
     return {"scripts": scripts}
+
+
+def drop_lines(jobs: Sequence[Job]) -> list[str]:
+    """One line per value that cannot reach a job ("epochs not passed to dcgan: no epochs option"),
+    then one summary line per such value ("--epochs reached 3 of 10 job(s)")."""
+    lines = [f"{_what(key)} not passed to {job.id}: {reason}" for job in jobs for key, reason in job.dropped.items()]
+    for key in dict.fromkeys(key for job in jobs for key in job.dropped):
+        reached = sum(key not in job.dropped for job in jobs)
+        lines.append(f"{_flag(key)} reached {reached} of {len(jobs)} job(s)")
+    return lines
+
+
+def _what(key: str) -> str:
+    return f"--grid {key[5:]}" if key.startswith("grid:") else key.replace("_", " ")
+
+
+def _flag(key: str) -> str:
+    return f"--grid {key[5:]}" if key.startswith("grid:") else GIVEN_AS.get(key, key)
 
 
 def _role_cell(job: Job) -> str:
@@ -81,7 +106,7 @@ def _value(value: Any) -> str:
 def _job_values(job: Job) -> str:
     values = {"timeout": job.timeout, "retries": job.retries, "cpus": job.cpus, "gpus": job.gpus,
               "memory": job.memory, "priority": job.priority or None}
-    return " ".join(f"{k}={v}" for k, v in values.items() if v is not None and (k, v) not in (("cpus", 1), ("gpus", 0)))
+    return " ".join(f"{k}={v}" for k, v in values.items() if v is not None)
 
 
 def _print_table(jobs: Sequence[Job], out: TextIO) -> None:
@@ -102,7 +127,7 @@ def _print_table(jobs: Sequence[Job], out: TextIO) -> None:
     out.write(f"{len(jobs)} job(s)\n")
 
 
-def print_inspect(results: Sequence[ScriptFlags], roles: Sequence[dict[str, str | None]],
+def print_inspect(results: Sequence[ScriptFlags], roles: Sequence[Assignment],
                   fmt: str, out: TextIO = sys.stdout) -> None:
     """`--inspect FILE...`: what the flags stage sees in each file."""
     payload = inspect_payload(results, roles)
@@ -111,11 +136,16 @@ def print_inspect(results: Sequence[ScriptFlags], roles: Sequence[dict[str, str 
         out.write("\n")
         return
     for script in payload["scripts"]:
-        out.write(f"{script['path']}  (cli: {script['cli']})\n")
+        source = "" if script["source"] == "static" else f", from {script['source']} output"
+        out.write(f"{script['path']}  (cli: {script['cli']}{source})\n")
         out.write(f"  options: {' '.join(script['options']) or '-'}\n")
         for name, options in script["subcommands"].items():
             out.write(f"  subcommand {name}: {' '.join(options)}\n")
         found = {r: o for r, o in script["roles"].items() if o}
         out.write("  roles: " + (" ".join(f"{r}={o}" for r, o in found.items()) or "-") + "\n")
+        if script["leading"]:
+            out.write(f"  runs as: {script['path']} {' '.join(script['leading'])} [options]\n")
+        for note in script["notes"]:
+            out.write(f"  note: {note}\n")
         for problem in script["problems"]:
             out.write(f"  problem: {problem}\n")

@@ -53,7 +53,7 @@ def _sbatch_options(job: Job, spec: LaunchSpec, settings: SlurmSettings, depends
         f"--chdir={_directive_value(str(spec.cwd))}",
         f"--comment={_directive_value(spec.token)}",
         *([f"--nodes={spec.launch.nodes}", "--ntasks-per-node=1"] if spec.launch else ["--ntasks=1"]),
-        f"--cpus-per-task={job.cpus}",
+        f"--cpus-per-task={job.cpus or 1}",
     ]
     if job.gpus:
         options.append(f"--gres=gpu:{job.gpus}")
@@ -88,7 +88,7 @@ def render_script(job: Job, spec: LaunchSpec, settings: SlurmSettings,
     bad = next((name for name, value in env.items() if not _ENV_NAME.fullmatch(name) or "\0" in value), None)
     if bad is not None:
         raise UsageError(f"environment variable {bad!r} cannot be exported (name or NUL in value)", where=f"job {job.id}")
-    launcher_setup, command = command_lines(spec, job.cpus)
+    launcher_setup, command = command_lines(spec, job.cpus or 1)
     lines = ["#!/bin/bash", shell_comment(f"runall job {job.id}, attempt {spec.attempt}")]
     lines += [f"#SBATCH {option}" for option in sbatch_options(job, spec, settings, depends_on)]
     lines.append("set -e")
