@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from runall.backends.base import ExitInfo, LaunchSpec
 from runall.backends.slurm.backend import SlurmBackend
+from runall.backends.slurm.body import run_lines as run_lines_of
 from runall.backends.slurm.parse import SlurmRecord, parse_sacct, parse_squeue
 from runall.backends.slurm.render import memory_mib, render_script, time_limit
 from runall.backends.slurm.settings import SlurmSettings, parse_settings
@@ -34,10 +40,10 @@ trap 'runall_forward TERM' TERM
 trap 'runall_forward USR1' USR1
 @COMMAND@ &
 runall_child=$!
-while :; do    # a trapped signal interrupts `wait`; wait again until the command has ended
+while :; do    # a trapped signal interrupts `wait`: wait again while the command is there
     runall_seen=$runall_signals
     wait "$runall_child"; runall_status=$?
-    [ "$runall_status" -gt 128 ] && [ "$runall_seen" != "$runall_signals" ] || break
+    [ "$runall_seen" != "$runall_signals" ] && kill -0 "$runall_child" 2>/dev/null || break
 done
 trap - TERM USR1
 @WARNING@if [ "$runall_status" -gt 128 ] && [ "$runall_status" -le 192 ]; then
@@ -217,3 +223,45 @@ def test_final_states_map_to_manifest_states(record, expected):
 def test_failed_states_are_retried_like_local_failures():
     for state in ("NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "TIMEOUT"):
         assert SlurmRecord(state).outcome().status.retryable
+
+
+# -- the batch script's command lines, run by a real bash (no cluster needed) -----------------------
+
+SAVER = ("import signal, sys, time\n"
+         "def save(*_):\n    print('saved', flush=True)\n    sys.exit(int(sys.argv[1]))\n"
+         "signal.signal(signal.SIGTERM, save)\nprint('working', flush=True)\ntime.sleep(60)\n")
+
+
+def run_body(command: list[str], warning: int | None = None) -> subprocess.Popen:
+    """`run_lines(command)` in a bash of its own session; stdout piped."""
+    proc = subprocess.Popen(["bash", "-c", "\n".join(run_lines_of(command, warning))], stdout=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    assert proc.stdout.readline() in ("working\n", "")
+    return proc
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_the_script_exits_as_its_command_did(code):
+    proc = subprocess.run(["bash", "-c", "\n".join(run_lines_of([sys.executable, "-c", f"raise SystemExit({code})"],
+                                                                 90))], timeout=30)
+    assert proc.returncode == code
+
+
+def test_sigterm_to_every_process_at_once_ends_the_script_by_sigterm():
+    for _ in range(5):                  # scancel --full and preemption signal the shell and the job together
+        proc = run_body([sys.executable, "-c", "import time; print('working', flush=True); time.sleep(60)"])
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=30) == -signal.SIGTERM
+
+
+def test_the_time_limit_warning_becomes_sigterm_and_the_script_waits_for_the_limit():
+    proc = run_body([sys.executable, "-c", SAVER, "143"], warning=90)
+    proc.send_signal(signal.SIGUSR1)                         # --signal=B:USR1: the batch shell only
+    assert proc.stdout.readline() == "saved\n"
+    time.sleep(1)
+    assert proc.poll() is None                               # stopped to save: wait for Slurm's limit
+    os.killpg(proc.pid, signal.SIGTERM)                      # the limit: Slurm signals everything
+    assert proc.wait(timeout=30) == -signal.SIGTERM
+    finished = run_body([sys.executable, "-c", SAVER, "0"], warning=90)
+    finished.send_signal(signal.SIGUSR1)
+    assert finished.wait(timeout=30) == 0                    # it was done anyway: no waiting

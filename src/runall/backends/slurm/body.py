@@ -64,10 +64,10 @@ def run_lines(command: list[str], warning: int | None) -> list[str]:
         "trap 'runall_forward USR1' USR1",
         f"{shlex.join(command)} &",
         "runall_child=$!",
-        "while :; do    # a trapped signal interrupts `wait`; wait again until the command has ended",
+        "while :; do    # a trapped signal interrupts `wait`: wait again while the command is there",
         "    runall_seen=$runall_signals",
         '    wait "$runall_child"; runall_status=$?',
-        '    [ "$runall_status" -gt 128 ] && [ "$runall_seen" != "$runall_signals" ] || break',
+        '    [ "$runall_seen" != "$runall_signals" ] && kill -0 "$runall_child" 2>/dev/null || break',
         "done",
         "trap - TERM USR1",
     ]
