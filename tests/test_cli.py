@@ -44,16 +44,17 @@ def list_json(root: Path, *args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def test_list_json_has_the_documented_shape_and_skips_legacy(make_repo) -> None:
+def test_list_json_has_the_documented_shape(make_repo) -> None:
     root = make_repo({
         "src/pkg/training/train_a.py": ARGPARSE_SCRIPT,
-        "training/train_a.py": "import runpy\n",
+        "training/train_a.py": "import runpy\n",        # named like a training script, but no entry point
         "scripts/train_hf.py": HF_STYLE,
     })
     jobs = list_json(root, "--epochs", "3")["jobs"]
     assert [j["id"] for j in jobs] == ["hf", "a"]
     a = jobs[1]
-    assert set(a) == {"id", "name", "script", "options", "roles", "flags_known", "argv", "tags", "source", "dropped"}
+    assert set(a) == {"id", "name", "script", "options", "roles", "flags_known", "argv", "tags", "source", "dropped",
+                      "will_fail"}
     assert a["script"] == "src/pkg/training/train_a.py" and a["source"] == "discovered"
     assert a["roles"]["epochs"] == "--epochs" and a["roles"]["folds"] is None
     assert a["argv"][-4:] == ["--epochs", "3", "--output-dir", "results/a"]
@@ -271,6 +272,8 @@ def test_cache_warnings_are_printed(make_repo) -> None:
     store.write_text("{not json")
     result = run_cli("--root", str(root), "--list")
     assert result.returncode == 0 and "runall: warning:" in result.stderr and "cache ignored" in result.stderr
+
+
 def test_help_lists_every_option_and_quiet_excludes_verbose() -> None:
     done = run_cli("--help")
     assert done.returncode == 0, done.stderr
@@ -278,3 +281,66 @@ def test_help_lists_every_option_and_quiet_excludes_verbose() -> None:
                                                 "--launcher", "--lineage"))
     both = run_cli("-q", "-v")
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
+
+
+CANONICAL = {"src/medmodels/training/train_als.py", "src/medmodels/training/train_alzheimers.py",
+             "src/medmodels/training/train_brain_mri.py", "src/medmodels/training/train_cardiovascular.py",
+             "src/medmodels/training/train_diabetes.py", "src/medmodels/training/train_parkinsons.py",
+             "scripts/train_alzheimers_structured.py", "mlops/pipelines/train_baseline_models.py",
+             "mlops/pipelines/train_model.py"}
+
+
+def test_this_repository_lists_exactly_its_nine_training_scripts() -> None:
+    payload = list_json(REPO, "--why")
+    assert {job["script"] for job in payload["jobs"]} == CANONICAL
+    assert len(payload["jobs"]) == 10          # scripts/train_alzheimers_structured.py is two grid jobs
+    assert {d["path"] for d in payload["discovery"]["decisions"] if d["taken"]} == CANONICAL
+
+
+TRAINS = "import torch\n\nif __name__ == '__main__':\n    torch.zeros(1, requires_grad=True).sum().backward()\n"
+
+
+def test_list_why_explains_every_file_in_text_and_json(make_repo) -> None:
+    root = make_repo({"main.py": TRAINS, "lib/helpers.py": "def f():\n    return 1\n",
+                      "config/base.py": "lr = 0.1\n", "tests/test_main.py": TRAINS})
+    text = run_cli("--root", str(root), "--list", "--why")
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[:4] == [
+        "skip   config/base.py  configuration file: assignments only",
+        "skip   lib/helpers.py  no entry point",
+        "taken  main.py         entry point (__main__ block); trains: torch.zeros().sum().backward() (line 4)",
+        "skip   tests/          under tests/ (tests folder)",
+    ]
+    assert lines[4] == "3 Python file(s) looked at, 1 taken; 1 folder(s) not entered"
+    assert lines[-1] == "1 job(s)"
+    payload = list_json(root, "--why")
+    assert [j["script"] for j in payload["jobs"]] == ["main.py"]
+    assert payload["discovery"]["files_looked_at"] == 3 and payload["discovery"]["taken"] == 1
+    assert {"path": "tests/", "taken": False, "reason": "under tests/ (tests folder)"} in \
+        payload["discovery"]["decisions"]
+
+
+def test_nothing_found_says_what_was_looked_at_and_exits_2(make_repo) -> None:
+    root = make_repo({"a.py": "x = 1\n", "b.py": "y = 2\n", "c.py": "def f():\n    pass\n",
+                      "eval.py": TRAINS})
+    result = run_cli("--root", str(root), "--list", "--format", "json")
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["jobs"] == []
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1
+    assert "looked at 4 Python file(s) (2 configuration file, 1 no entry point, 1 evaluation script)" in message
+    assert "--why" in message
+    assert run_cli("--root", str(root), "--dry-run").returncode == 2
+    assert run_cli("--root", str(root)).returncode == 2
+
+
+def test_include_and_exclude_path_from_the_command_line(make_repo) -> None:
+    root = make_repo({"eval.py": TRAINS, "tools/serve.py": "if __name__ == '__main__':\n    print('up')\n",
+                      "main.py": TRAINS})
+    assert [j["script"] for j in list_json(root)["jobs"]] == ["main.py"]
+    listed = list_json(root, "--include", "tools/*.py", "--include", "eval.py", "--exclude-path", "main.py")
+    assert [j["script"] for j in listed["jobs"]] == ["eval.py", "tools/serve.py"]
+    decisions = list_json(root, "--exclude-path", "tools", "--why")["discovery"]["decisions"]
+    why = {d["path"]: d["reason"] for d in decisions}
+    assert why["tools/"] == "excluded by --exclude-path = 'tools'"

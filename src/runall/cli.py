@@ -23,7 +23,7 @@ from runall.errors import EXIT_INTERRUPTED, UsageError
 from runall.model import Job
 from runall.options import BY_DEST, CONFLICTS, GROUPS, OPTIONS
 from runall.plan.checks import check_plan
-from runall.plan.discovery import discover
+from runall.plan.discovery import Discovery, discover
 from runall.plan.flags.cache import FlagCache
 from runall.plan.flags.model import ScriptFlags
 from runall.plan.flags.roles import explain_roles, merge_aliases
@@ -206,17 +206,20 @@ class Plan:
 
     jobs: list[Job]
     resumed: Any = None                 # the Manifest of the run being resumed
+    found: Discovery | None = None      # what discovery decided (not for a resume), for --why
 
 
 def plan(previous: Any, inv: Invocation) -> Plan | int:
     """The selected jobs: those the repository defines, or a run's unfinished ones (`--resume`)."""
     if inv.value("resume"):
         return resumed(inv)
-    return Plan(collect(inv))
+    jobs, found = collect(inv)
+    return Plan(jobs, found=found)
 
 
-def collect(inv: Invocation) -> list[Job]:
-    """Discovery, the job file, flags and jobs, then the selection: the jobs this command is about."""
+def collect(inv: Invocation) -> tuple[list[Job], Discovery]:
+    """Discovery, the job file, flags and jobs, then the selection: the jobs this command is about,
+    and discovery's decisions. Finding no job at all is an error saying what discovery looked at."""
     found = discover(inv.settings)
     for problem in found.problems:
         _warn(problem)
@@ -232,9 +235,24 @@ def collect(inv: Invocation) -> list[Job]:
         _warn(warning)
     grid = parse_grid_option(list(inv.value("grid")))
     jobs = build_jobs(flags, values, merge_aliases(inv.settings.aliases), declared, grid, found.scripts)
+    if not jobs:
+        if inv.value("list") or inv.value("why"):
+            show_list(Plan(jobs, found=found), inv)
+        raise UsageError(nothing_found(found, inv.root))
     jobs = _selected(with_launcher(jobs, inv.value("launcher")), inv)
     check_reach(jobs, grid, inv.settings.strict)
-    return jobs
+    for job in jobs:
+        if job.will_fail:
+            _warn(f"{job.id} will fail: {job.script}: {job.will_fail}")
+    return jobs, found
+
+
+def nothing_found(found: Discovery, root: Path) -> str:
+    """Why no job came out of discovery: what was looked at and the commonest reasons."""
+    reasons = ", ".join(f"{count} {kind}" for kind, count in found.commonest())
+    return (f"no training scripts found under {root}: looked at {found.files_looked_at} Python file(s)"
+            + (f" ({reasons})" if reasons else "")
+            + "; `--list --why` shows every decision, `--include GLOB` takes entry points by name")
 
 
 def _selected(jobs: list[Job], inv: Invocation) -> list[Job]:
@@ -290,10 +308,12 @@ def resumed(inv: Invocation) -> Plan | int:
 
 
 def show_list(work: Plan, inv: Invocation) -> Any:
-    """`--list`: the selected jobs (with `-v`, every setting and where its value came from)."""
-    if not inv.value("list"):
+    """`--list` (`--why` implies it): the selected jobs (with `-v`, every setting and where its
+    value came from; with `--why`, every file discovery looked at and why it was or was not taken)."""
+    if not (inv.value("list") or inv.value("why")):
         return work
-    print_list(work.jobs, inv.value("format"), sources(inv) if inv.value("verbose") else None)
+    why = work.found.decisions if inv.value("why") and work.found is not None else None
+    print_list(work.jobs, inv.value("format"), sources(inv) if inv.value("verbose") else None, why=why)
     return 0
 
 

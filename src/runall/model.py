@@ -63,6 +63,7 @@ class Job:
     params: dict[str, Any] = field(default_factory=dict)    # grid values and declared args
     gpu_framework: bool = False      # its code imports torch, JAX, TensorFlow, ... (plan.frameworks)
     dropped: dict[str, str] = field(default_factory=dict)   # value given for every job -> why it cannot reach this one
+    will_fail: str | None = None     # why its source cannot run ("SyntaxError at line 3: ..."), seen before the run
     launcher: str | None = None      # one of LAUNCHERS: the script runs as several processes
     procs: int | None = None         # processes per node without GPUs (gloo); with gpus: one per GPU
     nodes: int = 1                   # nodes of a cluster backend, one launcher per node

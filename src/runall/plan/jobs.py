@@ -199,7 +199,7 @@ def make_jobs(job_id: str, script: str, flags: ScriptFlags, values: GlobalValues
                             leading=flags.leading, positional=positional, overrides=overrides),
             output_dir=output_dir if roles.get("output_dir") else None,
             options=options, roles=roles, flags_known=flags.known, params=args, dropped=dict(dropped),
-            source="config" if declared is not None else "discovered", **fields_))
+            will_fail=flags.error, source="config" if declared is not None else "discovered", **fields_))
     return jobs
 
 

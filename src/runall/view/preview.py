@@ -7,6 +7,7 @@ import sys
 from typing import Any, Sequence, TextIO
 
 from runall.model import Job
+from runall.plan.discovery import Decision
 from runall.plan.flags.model import ScriptFlags
 from runall.plan.flags.roles import Assignment
 
@@ -21,8 +22,27 @@ def list_payload(jobs: Sequence[Job]) -> dict[str, Any]:
     return {"jobs": [{
         "id": job.id, "name": job.name, "script": job.script, "options": job.options,
         "roles": job.roles, "flags_known": job.flags_known, "argv": job.argv,
-        "tags": job.tags, "source": job.source, "dropped": job.dropped,
+        "tags": job.tags, "source": job.source, "dropped": job.dropped, "will_fail": job.will_fail,
     } for job in jobs]}
+
+
+def why_payload(decisions: Sequence[Decision]) -> dict[str, Any]:
+    """The `discovery` part of `--list --why --format json`: every decision, files and folders
+    (a folder's path ends in `/`: nothing under it was looked at)."""
+    files = [d for d in decisions if not d.path.endswith("/")]
+    return {"files_looked_at": len(files), "taken": sum(d.taken for d in files),
+            "decisions": [d.to_dict() for d in sorted(decisions)]}
+
+
+def _write_why(decisions: Sequence[Decision], out: TextIO) -> None:
+    summary = why_payload(decisions)
+    width = max((len(d.path) for d in decisions), default=0)
+    for decision in sorted(decisions):
+        mark = "taken" if decision.taken else "skip "
+        out.write(f"{mark}  {decision.path.ljust(width)}  {decision.reason}\n")
+    folders = len(decisions) - summary["files_looked_at"]
+    out.write(f"{summary['files_looked_at']} Python file(s) looked at, {summary['taken']} taken"
+              f"{f'; {folders} folder(s) not entered' if folders else ''}\n\n")
 
 
 def inspect_payload(results: Sequence[ScriptFlags], roles: Sequence[Assignment]) -> dict[str, Any]:
@@ -63,6 +83,8 @@ def _flag(key: str) -> str:
 
 
 def _role_cell(job: Job) -> str:
+    if job.will_fail:
+        return f"will fail: {job.will_fail}"
     if not job.flags_known:
         return "flags: unknown"
     found = [f"{role}={job.roles[role]}" for role in ROLE_COLUMNS if job.roles.get(role)]
@@ -76,16 +98,22 @@ def _rows(jobs: Sequence[Job]) -> list[tuple[str, ...]]:
 Sources = Sequence[tuple[str, Any, str]]      # (option, value, where it came from)
 
 
-def print_list(jobs: Sequence[Job], fmt: str, sources: Sources | None = None, out: TextIO = sys.stdout) -> None:
+def print_list(jobs: Sequence[Job], fmt: str, sources: Sources | None = None, out: TextIO = sys.stdout,
+               why: Sequence[Decision] | None = None) -> None:
     """`--list`: a rich table on a terminal, aligned plain text otherwise, or JSON; with
-    `sources` (`-v`), each setting not at its default and where its value came from."""
+    `sources` (`-v`), each setting not at its default and where its value came from; with `why`
+    (`--why`), discovery's decisions first (in JSON, under "discovery")."""
     if fmt == "json":
         payload = list_payload(jobs)
+        if why is not None:
+            payload["discovery"] = why_payload(why)
         if sources is not None:
             payload["settings"] = [{"option": o, "value": v, "source": w} for o, v, w in sources]
         json.dump(payload, out, indent=2, default=str)
         out.write("\n")
         return
+    if why is not None:
+        _write_why(why, out)
     _print_table(jobs, out)
     if sources is not None:
         out.write("settings (command line > job file > [tool.runall] > defaults; others at their defaults):\n")

@@ -33,10 +33,8 @@ def sniff_source(source: str | bytes, path: str = "<string>") -> ScriptFlags:
     data = source.encode() if isinstance(source, str) else source
     try:
         tree = ast.parse(data, filename=path)
-    except SyntaxError as exc:
-        return ScriptFlags(path, "unknown", problems=[f"line {exc.lineno or 0}: cannot parse: {exc.msg}"])
-    except (ValueError, RecursionError, MemoryError) as exc:
-        return ScriptFlags(path, "unknown", problems=[f"line 0: cannot parse: {exc}"])
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        return not_python(path, exc)
     alone = _Alone(Path(path).resolve().parent)
     parsed = ParsedModule(Path(path).resolve(), tree, data, hashlib.sha256(data).hexdigest())
     return _run(alone, parsed, Path(path).name, path)
@@ -46,6 +44,16 @@ def sniff_file(path: Path, root: Path | None = None) -> ScriptFlags:
     """Analyse one file inside repository `root` (default: the file's own folder)."""
     path = Path(path)
     return analyse(path, Sources(Path(root) if root is not None else path.resolve().parent))
+
+
+def not_python(path: str, exc: Exception) -> ScriptFlags:
+    """The result for source Python cannot compile: it will fail when run, and says where."""
+    if isinstance(exc, SyntaxError):
+        kind = "not valid UTF-8" if isinstance(exc.__cause__, UnicodeDecodeError) or "decode" in str(exc.msg) else \
+            f"{type(exc).__name__} at line {exc.lineno or 0}: {exc.msg}"
+    else:
+        kind = f"{type(exc).__name__}: {exc}"
+    return ScriptFlags(path, "unknown", problems=[f"cannot parse: {kind}"], error=kind)
 
 
 class _Alone(Sources):
@@ -62,10 +70,8 @@ def _unreadable(script: Path, path: str) -> ScriptFlags:
         return ScriptFlags(path, "unknown", problems=[f"line 0: cannot read: {exc.strerror or exc}"])
     try:
         ast.parse(data, filename=path)
-    except SyntaxError as exc:
-        return ScriptFlags(path, "unknown", problems=[f"line {exc.lineno or 0}: cannot parse: {exc.msg}"])
-    except (ValueError, RecursionError, MemoryError) as exc:
-        return ScriptFlags(path, "unknown", problems=[f"line 0: cannot parse: {exc}"])
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        return not_python(path, exc)
     return sniff_file(Path(script))   # readable and valid, so outside the root: read it alone
 
 

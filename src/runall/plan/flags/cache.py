@@ -1,8 +1,9 @@
-"""Flag results cached by the content of every file they were read from.
+"""Results cached by the content of every file they were read from.
 
 A script's result depends on the script and on every file the analysis read: the repository
 modules it imports, Hydra's YAML files, an installed package's source. The cache is one JSON
-file (`Settings.cache_dir / "flags.json"`, outside the repository):
+file (`Settings.cache_dir / "flags.json"`, outside the repository; `ContentCache` is the storage,
+shared with discovery's `discovery.json`):
 
     {"version": "3:<analyser version>:<roles.py digest>",
      "entries": {script path: {"files": {file: sha256, ...}, "result": ScriptFlags.to_dict() less
@@ -45,20 +46,131 @@ VERSION = f"3:{ANALYSER_VERSION}:{_roles_digest()}"
 _RACY_NS = 2_000_000_000
 
 
-class FlagCache:
-    """Flag results of one repository (`root`), cached in a JSON file; `path=None` disables it."""
+class ContentCache:
+    """Values kept in a JSON file under keys of the caller's choosing, with the sha256 of every
+    file seen keyed by its path, size and mtime; `None` as the path disables it."""
 
-    def __init__(self, path: Path | None, root: Path | None = None) -> None:
+    def __init__(self, path: Path | None, version: str) -> None:
         self.path = Path(path) if path is not None else None
-        self.root = Path(root).resolve() if root is not None else None
         self.warnings: list[str] = []
-        self._entries: dict[str, dict[str, Any]] = {}
+        self._version = version
+        self._entries: dict[str, Any] = {}
         self._stats: dict[str, list[Any]] = {}
         self._used: set[str] = set()
         self._dirty = False
-        self._sources: Any = None
         if self.path is not None:
             self._load(self.path)
+
+    def known_digest(self, file: Path | str) -> str | None:
+        """The sha256 recorded for `file` when its size and mtime are unchanged, without reading it
+        (a `str` must be an absolute, normalised path: discovery calls this for every file)."""
+        row = self._stats.get(file if isinstance(file, str) else os.path.abspath(file))
+        if row is None:
+            return None
+        try:
+            stat = os.stat(file)
+        except OSError:
+            return None
+        if row[0] == stat.st_size and row[1] == stat.st_mtime_ns:
+            return row[2]
+        return None
+
+    def read(self, file: Path | str, remember: bool = True) -> tuple[str, bytes] | None:
+        """Read and hash `file` (recording its stat row when `remember`); None when it cannot be read."""
+        try:
+            stat = os.stat(file)
+            data = Path(file).read_bytes()
+        except OSError:
+            return None
+        digest = hashlib.sha256(data).hexdigest()
+        if remember:
+            self._remember_stat(os.path.abspath(file), stat, digest)
+        return digest, data
+
+    def digest(self, file: Path | str) -> str | None:
+        """The sha256 of `file`'s content: recorded, or read now; None when unreadable."""
+        known = self.known_digest(file)
+        if known is not None:
+            return known
+        found = self.read(file)
+        return found[0] if found else None
+
+    def get(self, key: str) -> Any:
+        """The value stored under `key` (kept at the next save), or None."""
+        value = self._entries.get(key)
+        if value is not None:
+            self._used.add(key)
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        self._entries[key] = value
+        self._used.add(key)
+        self._dirty = True
+
+    def drop(self, key: str) -> None:
+        if self._entries.pop(key, None) is not None:
+            self._dirty = True
+
+    def save(self) -> None:
+        """Write the cache atomically (temporary file, then rename), only if something changed."""
+        if self.path is None or not self._dirty:
+            return
+        live = self._used | {row[2] for row in self._stats.values()}
+        payload = {"version": self._version,
+                   "entries": {h: e for h, e in self._entries.items() if h in live},
+                   "stats": self._stats}
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with open(tmp, "w", encoding="utf-8") as handle:
+                    handle.write(json.dumps(payload, separators=(",", ":")))   # C encoder: much faster than dump
+                os.replace(tmp, self.path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            self.warnings.append(f"{self.path}: cache not written: {exc.strerror or exc}")
+            return
+        self._dirty = False
+
+    # internals
+
+    def _load(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            self.warnings.append(f"{path}: cache ignored: {exc}")
+            return
+        if not isinstance(data, dict) or data.get("version") != self._version:
+            return
+        entries, stats = data.get("entries"), data.get("stats")
+        if isinstance(entries, dict) and isinstance(stats, dict):
+            self._entries = entries
+            self._stats = {k: v for k, v in stats.items() if _valid_row(v)}
+        else:
+            self.warnings.append(f"{path}: cache ignored: unexpected layout")
+
+    def _remember_stat(self, key: str, stat: os.stat_result, digest: str) -> None:
+        if time.time_ns() - stat.st_mtime_ns < _RACY_NS:
+            if self._stats.pop(key, None) is not None:
+                self._dirty = True
+            return
+        row = [stat.st_size, stat.st_mtime_ns, digest]
+        if self._stats.get(key) != row:
+            self._stats[key] = row
+            self._dirty = True
+
+
+class FlagCache(ContentCache):
+    """Flag results of one repository (`root`), cached in a JSON file; `path=None` disables it."""
+
+    def __init__(self, path: Path | None, root: Path | None = None) -> None:
+        super().__init__(path, VERSION)
+        self.root = Path(root).resolve() if root is not None else None
+        self._sources: Any = None
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -82,47 +194,21 @@ class FlagCache:
     def cached(self, script: Path, key: str, compute: Callable[[], ScriptFlags]) -> ScriptFlags:
         """`compute()`'s result for `script`, reused while every file it names is unchanged."""
         name = f"{key}:{os.path.abspath(script)}"
-        entry = self._entries.get(name)
-        if entry is not None and self.path is not None and self._fresh(entry.get("files", {})):
+        entry = self.get(name) if self.path is not None else None
+        if isinstance(entry, dict) and self._fresh(entry.get("files", {})):
             try:
-                result = ScriptFlags.from_dict({**entry["result"], "path": str(script), "files": entry["files"]})
+                return ScriptFlags.from_dict({**entry["result"], "path": str(script), "files": entry["files"]})
             except (KeyError, TypeError, ValueError, AttributeError):
-                result = None
-            if result is not None:
-                self._used.add(name)
-                return result
+                self.drop(name)
         result = compute()
         if self.path is not None and result.files:
             stored = result.to_dict()
             for repeated in ("path", "files", "known"):
                 del stored[repeated]
-            self._entries[name] = {"files": dict(result.files), "result": stored}
-            self._used.add(name)
-            self._dirty = True
+            self.put(name, {"files": dict(result.files), "result": stored})
             for file in result.files:
-                self._digest(file)
+                self.digest(file)
         return result
-
-    def save(self) -> None:
-        """Write the cache atomically (temporary file, then rename), only if something changed."""
-        if self.path is None or not self._dirty:
-            return
-        payload = {"version": VERSION, "entries": {k: e for k, e in self._entries.items() if k in self._used},
-                   "stats": self._stats}
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with open(tmp, "w", encoding="utf-8") as handle:
-                    handle.write(json.dumps(payload, separators=(",", ":")))   # one shot: the C encoder
-                os.replace(tmp, self.path)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-        except OSError as exc:
-            self.warnings.append(f"{self.path}: cache not written: {exc.strerror or exc}")
-            return
-        self._dirty = False
 
     @property
     def sources(self) -> Any:
@@ -141,45 +227,7 @@ class FlagCache:
         return sniff_file(script) if self.sources is None else analyse(Path(script), self.sources)
 
     def _fresh(self, files: dict[str, str]) -> bool:
-        return bool(files) and all(self._digest(name) == digest for name, digest in files.items())
-
-    def _digest(self, path: str) -> str | None:
-        """The file's sha256, from its stats row when size and mtime are unchanged."""
-        try:
-            stat = os.stat(path)
-        except OSError:
-            return None
-        row = self._stats.get(path)
-        if row and row[0] == stat.st_size and row[1] == stat.st_mtime_ns:
-            return row[2]
-        try:
-            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        except OSError:
-            return None
-        if time.time_ns() - stat.st_mtime_ns < _RACY_NS:
-            if self._stats.pop(path, None) is not None:
-                self._dirty = True
-        elif row != [stat.st_size, stat.st_mtime_ns, digest]:
-            self._stats[path] = [stat.st_size, stat.st_mtime_ns, digest]
-            self._dirty = True
-        return digest
-
-    def _load(self, path: Path) -> None:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            self.warnings.append(f"{path}: cache ignored: {exc}")
-            return
-        if not isinstance(data, dict) or data.get("version") != VERSION:
-            return
-        entries, stats = data.get("entries"), data.get("stats")
-        if isinstance(entries, dict) and isinstance(stats, dict):
-            self._entries = {k: e for k, e in entries.items() if isinstance(e, dict)}
-            self._stats = {k: v for k, v in stats.items() if _valid_row(v)}
-        else:
-            self.warnings.append(f"{path}: cache ignored: unexpected layout")
+        return bool(files) and all(self.digest(name) == digest for name, digest in files.items())
 
 
 def _valid_row(row: Any) -> bool:

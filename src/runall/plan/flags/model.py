@@ -66,7 +66,8 @@ class ScriptFlags:
     every file the result depends on to its sha256, for the cache. `notes` are facts worth
     showing (where a framework's fields were read from); `problems` what could not be seen.
     `roles` is the role assignment under the default alias table, computed once with the
-    result and cached with it (None when not computed).
+    result and cached with it (None when not computed). `error` says why the source does not
+    compile (a syntax error, undecodable bytes): such a script will fail when run.
     """
 
     path: str
@@ -78,6 +79,7 @@ class ScriptFlags:
     source: str = "static"
     files: dict[str, str] = field(default_factory=dict)
     roles: dict[str, str | None] | None = None
+    error: str | None = None          # why Python cannot compile it: the script will fail when run
 
     @property
     def known(self) -> bool:
@@ -88,7 +90,7 @@ class ScriptFlags:
         return {"path": self.path, "cli": self.cli, "known": self.known,
                 "options": [o.to_dict() for o in self.options], "problems": list(self.problems),
                 "notes": list(self.notes), "leading": list(self.leading), "source": self.source,
-                "files": dict(self.files), "roles": self.roles}
+                "files": dict(self.files), "roles": self.roles, "error": self.error}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ScriptFlags":
@@ -96,4 +98,5 @@ class ScriptFlags:
                    [str(p) for p in d.get("problems", [])], [str(n) for n in d.get("notes", [])],
                    tuple(str(a) for a in d.get("leading", ())), str(d.get("source", "static")),
                    {str(k): str(v) for k, v in d.get("files", {}).items()},
-                   dict(d["roles"]) if isinstance(d.get("roles"), dict) else None)
+                   dict(d["roles"]) if isinstance(d.get("roles"), dict) else None,
+                str(d["error"]) if d.get("error") else None)
