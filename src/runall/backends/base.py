@@ -17,6 +17,7 @@ from runall.model import Job, JobStatus
 
 if TYPE_CHECKING:
     from runall.config import ExecutionOptions, Project, Sourced
+    from runall.run.launchers import Launch
     from runall.run.resources import Capacity
 
 TOKEN_VAR = "RUNALL_JOB_TOKEN"     # set in every attempt's environment: what finds its leftovers
@@ -28,6 +29,8 @@ class LaunchSpec:
 
     `env` holds only the variables to set on top of the orchestrator's environment.
     `token` identifies the job within the run, so leftovers can be found again later.
+    `launch`, when set, says that `argv` (interpreter, script, args) runs as several
+    processes through a launcher; each backend builds that command (`runall.run.launchers`).
     """
 
     job_id: str
@@ -37,6 +40,7 @@ class LaunchSpec:
     env: dict[str, str]
     log_path: Path
     token: str
+    launch: Launch | None = None
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,9 @@ class ExitInfo:
     """How an attempt ended: an exit code, or the signal that killed it.
 
     `status` is the backend's own verdict where it has one (e.g. a cluster's time limit:
-    TIMEOUT); left None, the runner judges by the exit code.
+    TIMEOUT); left None, the runner judges by the exit code. `requeued` marks an attempt that
+    the cluster ended and queued again under the same handle (Slurm `--requeue`): the runner
+    records it as PREEMPTED and keeps watching the handle as the next attempt.
     """
 
     exit_code: int | None
@@ -52,6 +58,7 @@ class ExitInfo:
     peak_rss: int | None = None     # bytes, where the backend can tell
     status: JobStatus | None = None
     reason: str | None = None
+    requeued: bool = False          # the cluster put the attempt back in its queue: the next one follows
 
 
 def shell_comment(text: str) -> str:

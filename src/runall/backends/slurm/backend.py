@@ -41,14 +41,15 @@ class SlurmHandle:
 
     pid = None
 
-    def __init__(self, job_id: str, slurm_id: str, token: str) -> None:
+    def __init__(self, job_id: str, slurm_id: str, token: str, restarts: int = 0) -> None:
         self.job_id = job_id
         self.slurm_id = slurm_id
         self.token = token
+        self.restarts = restarts        # requeues already reported as new attempts
         self.missing = 0
 
     def ref(self) -> dict[str, Any]:
-        return {"slurm_job_id": self.slurm_id, "token": self.token, "job_id": self.job_id}
+        return {"slurm_job_id": self.slurm_id, "token": self.token, "job_id": self.job_id, "restarts": self.restarts}
 
     def __repr__(self) -> str:
         return f"SlurmHandle({self.job_id!r}, slurm_id={self.slurm_id})"
@@ -165,7 +166,7 @@ class SlurmBackend:
             info = self._settle(handle, records.get(handle.slurm_id))
             if info is not None:
                 ended.append((handle, info))
-                if self._active.get(handle.job_id) is handle:
+                if not info.requeued and self._active.get(handle.job_id) is handle:
                     del self._active[handle.job_id]
         if ended:
             self.backoff.reset()
@@ -186,13 +187,20 @@ class SlurmBackend:
         return records
 
     def _settle(self, handle: SlurmHandle, record: SlurmRecord | None) -> ExitInfo | None:
-        """ExitInfo when the attempt has ended, else None; unknown for MISSING_LIMIT polls is lost."""
+        """ExitInfo when the attempt has ended, else None; unknown for MISSING_LIMIT polls is lost.
+
+        A requeue (the restart count grew) ends the attempt as PREEMPTED while the job goes on:
+        one requeue per poll, so every attempt is recorded."""
         if record is None:
             handle.missing += 1
             if handle.missing < MISSING_LIMIT:
                 return None
             return ExitInfo(None, status=JobStatus.FAILED, reason="job vanished from Slurm; outcome unknown")
         handle.missing = 0
+        if record.restarts > handle.restarts:
+            handle.restarts += 1
+            return ExitInfo(None, status=JobStatus.PREEMPTED, requeued=True,
+                            reason=f"requeued by Slurm (restart {handle.restarts}); the next attempt goes on")
         return record.outcome() if record.final else None
 
     def terminate(self, handle: SlurmHandle) -> None:
@@ -210,7 +218,8 @@ class SlurmBackend:
 
     def reattach(self, ref: Mapping[str, Any]) -> SlurmHandle:
         """A handle for a job submitted earlier (`--status` of a detached run)."""
-        return SlurmHandle(str(ref["job_id"]), str(ref["slurm_job_id"]), str(ref.get("token", "")))
+        return SlurmHandle(str(ref["job_id"]), str(ref["slurm_job_id"]), str(ref.get("token", "")),
+                           int(ref.get("restarts") or 0))
 
     def kill_stale(self, refs: Sequence[Mapping[str, Any]]) -> int:
         """scancel the refs' jobs still queued or running; a ref with only a token is found by its comment."""

@@ -8,6 +8,7 @@ import shlex
 from typing import Sequence
 
 from runall.backends.base import TOKEN_VAR, LaunchSpec, shell_comment
+from runall.backends.slurm.body import command_lines, restart_lines, run_lines
 from runall.backends.slurm.settings import SlurmSettings
 from runall.errors import UsageError
 from runall.model import Job
@@ -51,7 +52,7 @@ def _sbatch_options(job: Job, spec: LaunchSpec, settings: SlurmSettings, depends
         f"--output={_directive_value(str(spec.log_path), pattern=True)}",
         f"--chdir={_directive_value(str(spec.cwd))}",
         f"--comment={_directive_value(spec.token)}",
-        "--ntasks=1",
+        *([f"--nodes={spec.launch.nodes}", "--ntasks-per-node=1"] if spec.launch else ["--ntasks=1"]),
         f"--cpus-per-task={job.cpus or 1}",
     ]
     if job.gpus:
@@ -61,6 +62,10 @@ def _sbatch_options(job: Job, spec: LaunchSpec, settings: SlurmSettings, depends
     limit = time_limit(job.timeout) if job.timeout else settings.time
     if limit:
         options.append(f"--time={limit}")
+        if settings.warning_time:
+            options.append(f"--signal=B:USR1@{settings.warning_time}")
+    if settings.requeue:
+        options += ["--requeue", "--open-mode=append"]
     for name in ("partition", "account", "qos"):
         value = getattr(settings, name)
         if value:
@@ -72,7 +77,8 @@ def _sbatch_options(job: Job, spec: LaunchSpec, settings: SlurmSettings, depends
 
 def render_script(job: Job, spec: LaunchSpec, settings: SlurmSettings,
                   depends_on: Sequence[str] = ()) -> str:
-    """The batch script for one attempt: directives, environment, setup lines, then `exec argv`.
+    """The batch script for one attempt: directives, environment, a requeued attempt's own log,
+    setup lines, then the command (`body`: a launcher under srun for multi-process jobs).
 
     Slurm assigns GPUs itself, so a CUDA_VISIBLE_DEVICES from the local allocation is left
     out unless the job sets it. `depends_on` holds Slurm ids (or placeholders in a dry run).
@@ -82,10 +88,12 @@ def render_script(job: Job, spec: LaunchSpec, settings: SlurmSettings,
     bad = next((name for name, value in env.items() if not _ENV_NAME.fullmatch(name) or "\0" in value), None)
     if bad is not None:
         raise UsageError(f"environment variable {bad!r} cannot be exported (name or NUL in value)", where=f"job {job.id}")
+    launcher_setup, command = command_lines(spec, job.cpus or 1)
     lines = ["#!/bin/bash", shell_comment(f"runall job {job.id}, attempt {spec.attempt}")]
     lines += [f"#SBATCH {option}" for option in sbatch_options(job, spec, settings, depends_on)]
     lines.append("set -e")
     lines += [f"export {name}={shlex.quote(value)}" for name, value in sorted(env.items())]
-    lines += list(settings.setup)
-    lines.append(f"exec {shlex.join(spec.argv)}")
+    lines += restart_lines(spec) if settings.requeue else []
+    lines += [*settings.setup, *launcher_setup]
+    lines += run_lines(command, settings.warning_time if job.timeout or settings.time else None)
     return "\n".join(lines) + "\n"
