@@ -166,9 +166,14 @@ def test_slurm_settings_errors(table, message):
         parse_settings(table)
 
 
-def test_local_backend_refuses_several_nodes():
-    with pytest.raises(UsageError, match="nodes=2 needs a cluster backend"):
+def test_local_and_ray_backends_refuse_several_nodes():
+    with pytest.raises(UsageError, match="job .*: nodes=2 needs the Slurm backend, not local"):
         LocalBackend.create([make_job(launcher="torchrun", nodes=2)], ExecutionOptions(), None)
+    from runall.backends.ray.backend import RayBackend
+    from runall.backends.ray.settings import RaySettings
+
+    with pytest.raises(UsageError, match="nodes=2 needs the Slurm backend, not ray"):
+        RayBackend.create([make_job(launcher="torchrun", nodes=2)], ExecutionOptions(), RaySettings())
 
 
 def test_dry_run_shows_the_full_launcher_command(make_repo):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Protocol, Sequence, TypeVar
 
+from runall.errors import UsageError
 from runall.model import Job, JobStatus
 
 if TYPE_CHECKING:
@@ -65,6 +66,14 @@ def shell_comment(text: str) -> str:
     """`# text` as one line whatever `text` holds: control characters (a newline in a file name
     would start a command when the preview is pasted into a shell) are escaped."""
     return "# " + "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def refuse_multi_node(jobs: Sequence[Job], backend: str) -> None:
+    """UsageError for the first job asking for several nodes, which only Slurm runs."""
+    for job in jobs:
+        if job.nodes > 1:
+            raise UsageError(f"nodes={job.nodes} needs the Slurm backend, not {backend} (--backend slurm)",
+                             where=f"job {job.id}")
 
 
 def signal_name(signum: int) -> str:

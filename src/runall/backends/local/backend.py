@@ -14,10 +14,9 @@ from typing import Any, BinaryIO, ClassVar, Mapping, Sequence
 
 import psutil
 
-from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, shell_comment, signal_name
+from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, refuse_multi_node, shell_comment, signal_name
 from runall.backends.local import containment, process_tree
 from runall.config import ExecutionOptions, Project, Sourced
-from runall.errors import UsageError
 from runall.model import Job
 from runall.run.launchers import local_command
 from runall.run.resources import Capacity, cpu_count, detect_capacity
@@ -82,9 +81,7 @@ class LocalBackend:
 
     @classmethod
     def create(cls, jobs: Sequence[Job], options: ExecutionOptions, settings: None) -> "LocalBackend":
-        for job in jobs:
-            if job.nodes > 1:
-                raise UsageError(f"nodes={job.nodes} needs a cluster backend (--backend slurm)", where=f"job {job.id}")
+        refuse_multi_node(jobs, cls.name)
         slots = (options.max_workers or cpu_count()) if options.parallel else 1
         return cls(slots, options.gpus)
 
