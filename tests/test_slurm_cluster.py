@@ -100,7 +100,7 @@ def test_success_exit_code_log_and_environment(workdir: Path):
     handle = launch(backend, job, workdir)
     assert wait_all(backend, [handle], 60) == {"ok": ExitInfo(0, status=JobStatus.SUCCEEDED)}
     assert (workdir / "logs" / "ok.log").read_text() == f"hello hi there {workdir}\n"
-    assert "exec " in (workdir / "logs" / "ok.sbatch").read_text()
+    assert (workdir / "logs" / "ok.sbatch").read_text().endswith('exit "$runall_status"\n')
 
 
 def test_failing_exit_code(workdir: Path):

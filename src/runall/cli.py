@@ -31,6 +31,7 @@ from runall.plan.flags.roles import explain_roles, merge_aliases
 from runall.plan.grid import parse_grid_option
 from runall.plan.jobfile import load_jobfile
 from runall.plan.jobs import GlobalValues, build_jobs
+from runall.plan.launchers import with_launcher
 from runall.plan.selection import select
 from runall.plan.settings import Settings, settings_from
 from runall.view.guard import discard_output
@@ -197,6 +198,28 @@ def status(previous: Any, inv: Invocation) -> Any:
     return _session().status(manifest, run_request(inv, manifest))
 
 
+def lineage(previous: Any, inv: Invocation) -> Any:
+    """`--lineage [RUN_ID] JOB` (`runall lineage ...`): what a job's model came from."""
+    if not inv.value("lineage"):
+        return previous
+    from runall.record.lineage import view
+    from runall.record.manifest import Manifest, resolve_run_dir
+    from runall.view.lineage import print_lineage
+
+    given = list(inv.value("lineage"))
+    if len(given) > 2:
+        raise UsageError(f"takes [RUN_ID] JOB, got {' '.join(given)!r}", where="--lineage")
+    run_id, job_id = given if len(given) == 2 else ("latest", given[0])
+    manifest = Manifest.load(resolve_run_dir(inv.runs_dir, run_id))
+    if job_id not in {rec.id for rec in manifest.records()}:
+        raise UsageError(f"run {manifest.run_id} has no job {job_id!r}", where="--lineage")
+    entry = view(manifest.meta, manifest.record(job_id).lineage)
+    if entry is None:
+        raise UsageError(f"run {manifest.run_id} recorded no lineage for {job_id!r}", where="--lineage")
+    print_lineage(manifest.run_id, job_id, entry, inv.value("format"))
+    return 0
+
+
 @dataclass(frozen=True)
 class Plan:
     """The jobs a command is about; for `--resume`, the run they belong to."""
@@ -237,7 +260,7 @@ def collect(inv: Invocation) -> tuple[list[Job], Discovery]:
         if inv.value("list") or inv.value("why"):
             show_list(Plan(jobs, found=found), inv)
         raise UsageError(nothing_found(found, inv.root))
-    jobs = _selected(jobs, inv)
+    jobs = _selected(with_launcher(jobs, inv.value("launcher")), inv)
     check_reach(jobs, grid, inv.settings.strict)
     for job in jobs:
         if job.will_fail:
@@ -369,7 +392,8 @@ def sources(inv: Invocation) -> list[tuple[str, Any, str]]:
 
 
 PER_JOB = ("timeout", "retries")     # run-wide options a job file may also set per job
-TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, plan, show_list, frameworks, dry_run, execute)
+TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, lineage, plan, show_list, frameworks,
+                                                        dry_run, execute)
 
 
 def run_tasks(inv: Invocation) -> int:
@@ -417,7 +441,7 @@ def run_request(inv: Invocation, manifest: Any = None) -> Any:
     return session.RunRequest(
         root=inv.root, runs_dir=inv.runs_dir, execution=ExecutionOptions.from_values(values),
         report=report, backend=backend,
-        backend_settings=backend_class(backend).parse_settings(inv.project),
+        backend_settings=backend_class(backend).parse_settings(inv.project, values),
         tracking=resolve_tracking(values, inv.project, inv.root, recorded_tracking),
         run_id=values["run_id"].value, detach=values["detach"].value, settings=inv.settings.to_dict(),
         overrides={dest: inv.cli[dest] for dest in PER_JOB if inv.cli.get(dest) is not None},
@@ -436,6 +460,9 @@ def resume_command(inv: Invocation) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `runall` and `run_all_training.py`; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["lineage"]:             # `runall lineage [RUN_ID] JOB`
+        argv[0] = "--lineage"
     args = build_parser().parse_args(argv)
     try:
         return run_tasks(configure(vars(args)))

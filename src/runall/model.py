@@ -17,6 +17,7 @@ class JobStatus(str, enum.Enum):
     TIMEOUT = "TIMEOUT"
     CANCELLED = "CANCELLED"
     SKIPPED = "SKIPPED"
+    PREEMPTED = "PREEMPTED"          # the cluster took the attempt away (a requeued attempt ends so)
 
     @property
     def final(self) -> bool:
@@ -25,8 +26,11 @@ class JobStatus(str, enum.Enum):
 
     @property
     def retryable(self) -> bool:
-        """Only crashes and timeouts are retried."""
-        return self in (JobStatus.FAILED, JobStatus.TIMEOUT)
+        """Only crashes, timeouts and preemptions are retried."""
+        return self in (JobStatus.FAILED, JobStatus.TIMEOUT, JobStatus.PREEMPTED)
+
+
+LAUNCHERS = ("torchrun", "torch.distributed.run", "accelerate")   # `none`: the script's own interpreter
 
 
 @dataclass
@@ -49,6 +53,7 @@ class Job:
     cpus: int | None = None          # None: its share of the cores (all of them, serially)
     gpus: int | None = None          # None: one when it uses a GPU framework in a parallel run (see resources)
     memory: int | None = None        # bytes; None = no reservation
+    resources: dict[str, float] = field(default_factory=dict)   # custom resources (Ray), e.g. {"a100": 1}
     timeout: float | None = None     # seconds; None = no limit
     retries: int | None = None      # None: the run's --retries / [tool.runall] retries
     priority: int = 0                # higher starts first
@@ -60,6 +65,9 @@ class Job:
     gpu_framework: bool = False      # its code imports torch, JAX, TensorFlow, ... (plan.frameworks)
     dropped: dict[str, str] = field(default_factory=dict)   # value given for every job -> why it cannot reach this one
     will_fail: str | None = None     # why its source cannot run ("SyntaxError at line 3: ..."), seen before the run
+    launcher: str | None = None      # one of LAUNCHERS: the script runs as several processes
+    procs: int | None = None         # processes per node without GPUs (gloo); with gpus: one per GPU
+    nodes: int = 1                   # nodes of a cluster backend, one launcher per node
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, used by previews and the run manifest (lists and dicts copied)."""

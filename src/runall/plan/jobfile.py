@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from runall.errors import UsageError
+from runall.model import LAUNCHERS
 from runall.plan.flags.roles import ROLES
 
 if TYPE_CHECKING:
@@ -61,6 +62,16 @@ def _number(kind: type, minimum: float) -> Callable[[Any], Any]:
             raise ValueError(f"must be {'a number' if kind is float else 'an integer'} >= {minimum}")
         return kind(value)
     return convert
+
+
+def _resources(value: Any) -> dict:
+    """Custom resources by name (`{a100: 1}`); cpus, gpus and memory have keys of their own."""
+    result = _mapping(lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and v > 0,
+                      "resource name to a number above 0")(value)
+    builtin = sorted(set(result) & {"CPU", "GPU", "memory", "cpus", "gpus"})
+    if builtin:
+        raise ValueError(f"{builtin[0]!r} is not a custom resource (use the cpus, gpus and memory keys)")
+    return result
 
 
 def _bool(value: Any) -> bool:
@@ -150,6 +161,12 @@ def _id(value: Any) -> str:
     return value
 
 
+def _launcher(value: Any) -> str:
+    if value not in (*LAUNCHERS, "none"):
+        raise ValueError(f"must be one of {', '.join(LAUNCHERS)} or none, got {value!r}")
+    return str(value)
+
+
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("must be a string")
@@ -165,6 +182,7 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "cpus": _number(int, 1),
     "gpus": _number(int, 0),
     "memory": parse_memory,
+    "resources": _resources,
     "timeout": _number(float, 0.001),
     "retries": _number(int, 0),
     "priority": _number(int, -10**6),
@@ -173,6 +191,9 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "after": _str_list,
     "flags": _flags,
     "grid": _grid,
+    "launcher": _launcher,
+    "procs": _number(int, 1),
+    "nodes": _number(int, 1),
 }
 
 
@@ -207,6 +228,9 @@ def _entry(path: Path, root: Path, node: yaml.Node, data: Any, index: int) -> De
             declared.fields[key] = FIELDS[key](value)
         except ValueError as exc:
             raise UsageError(str(exc), where=here) from None
+    procs, gpus = declared.fields.get("procs"), declared.fields.get("gpus")
+    if procs and gpus and procs != gpus:
+        raise UsageError(f"procs={procs} but gpus={gpus}: a job with GPUs runs one process per GPU", where=where)
     return declared
 
 

@@ -3,8 +3,8 @@
 It records the run (settings, git state, host, Python) and one typed `JobRecord` per job
 (argv, status, attempts, exit code or signal, times, log, outputs, every attempt's outcome).
 Records change only through the `Manifest` transitions (`begin_attempt`, `launched`,
-`end_attempt`, `mark`, `reset_for_resume`), and the run's result through `verdict`/`finish`:
-one place for every state change. `--resume`, `--status` and `history` read it back.
+`end_attempt`, `requeued`, `mark`, `reset_for_resume`, `record_lineage`), and the run's result
+through `verdict`/`finish`: one place for every state change. `--resume`, `--status` and `history` read it back.
 
 Persistence costs O(changed records), whatever the run's size: each change is appended to
 the journal as one numbered JSON line (written and fsynced by a background thread, batched
@@ -285,6 +285,7 @@ class JobRecord:
     peak_rss: int | None = None
     metrics: str | None = None               # metrics.json relative to the root, when written
     backend_ref: dict[str, Any] | None = None
+    lineage: dict[str, Any] | None = None    # what the model comes from (`record.lineage`)
     history: list[Attempt] = field(default_factory=list)
 
     @property
@@ -301,7 +302,8 @@ class JobRecord:
                 "exit_code": self.exit_code, "signal": self.signal, "reason": self.reason, "start": self.start,
                 "end": self.end, "duration": self.duration, "pid": self.pid, "cpus": self.cpus,
                 "gpu_ids": self.gpu_ids, "log": self.log, "peak_rss": self.peak_rss, "metrics": self.metrics,
-                "backend_ref": self.backend_ref, "history": [a.to_dict() for a in self.history]}
+                "backend_ref": self.backend_ref, "lineage": self.lineage,
+                "history": [a.to_dict() for a in self.history]}
 
     def fixed(self) -> dict[str, Any]:
         """What a run never changes: the job, and its argv and output directory at the top level."""
@@ -327,7 +329,7 @@ class JobRecord:
 
 
 _RECORD_SCALARS = ("exit_code", "signal", "reason", "start", "end", "duration", "pid", "cpus", "gpu_ids", "log",
-                   "peak_rss", "metrics", "backend_ref")
+                   "peak_rss", "metrics", "backend_ref", "lineage")
 
 
 class Manifest:
@@ -496,6 +498,14 @@ class Manifest:
         self._change(job_id, status=JobStatus.PENDING if retry else status, metrics=metrics, backend_ref=None,
                      **outcome)
 
+    def requeued(self, job_id: str, number: int, log: str, *, end: float, reason: str | None,
+                 backend_ref: dict[str, Any] | None) -> None:
+        """RUNNING -> RUNNING: the backend queued the attempt again (a cluster's requeue). It joins
+        the history as PREEMPTED; attempt `number` goes on under the same backend job."""
+        self.end_attempt(job_id, JobStatus.PREEMPTED, end=end, retry=True, reason=reason)
+        self.begin_attempt(job_id, number, log, end, self._records[job_id].gpu_ids or ())
+        self.launched(job_id, None, backend_ref)
+
     def mark(self, job_id: str, status: JobStatus, reason: str) -> None:
         """A job that will not (or not again) start becomes final: SKIPPED or CANCELLED."""
         self._change(job_id, status=status, reason=reason)
@@ -507,6 +517,14 @@ class Manifest:
             record.history.append(Attempt(record.attempts, JobStatus.CANCELLED, record.log, start=record.start,
                                           reason="orchestrator ended while it ran", backend_ref=record.backend_ref))
         self._change(job_id, status=JobStatus.PENDING, reason=None, backend_ref=None)
+
+    def record_lineage(self, environment_id: str, environment: dict[str, Any],
+                       entries: Mapping[str, dict[str, Any]]) -> None:
+        """What the jobs about to run come from: the run's environment (kept with those of earlier
+        starts, by id) and one entry per job, replacing an earlier run's entry for that job."""
+        self.set_meta(environments={**(self.meta.get("environments") or {}), environment_id: environment})
+        for job_id, entry in entries.items():
+            self._change(job_id, lineage=entry)
 
     def verdict(self, interrupted: bool = False, write_failed: bool = False) -> tuple[str, int]:
         """The run's state and exit code: interrupted (130; 74 when the run stopped because it could

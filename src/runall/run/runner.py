@@ -27,6 +27,7 @@ from runall.errors import EXIT_RECORD, RecordError
 from runall.model import Job, JobStatus
 from runall.record.manifest import DISK_ERRNOS, Manifest
 from runall.run.events import JobEvent, Reporter, RunResult
+from runall.run.launchers import launch_for, launcher_env
 from runall.run.locks import OutputLocks
 from runall.run.resources import Allocation, job_environment
 from runall.run.scheduler import Scheduler
@@ -91,9 +92,16 @@ def log_name(job_id: str, attempt: int) -> str:
 
 def launch_spec(run_dir: Path, run_token: str, job: Job, allocation: Allocation, attempt: int, root: Path,
                 thread_limits: bool = True) -> LaunchSpec:
-    """What the runner hands the backend for one attempt (also what `--dry-run` previews)."""
-    return LaunchSpec(job.id, attempt, list(job.argv), root, job_environment(job, allocation, thread_limits),
-                      run_dir / "logs" / log_name(job.id, attempt), job_token(run_token, job.id))
+    """What the runner hands the backend for one attempt (also what `--dry-run` previews); under a
+    launcher, thread caps are each process's share of the job's CPUs."""
+    log_path = run_dir / "logs" / log_name(job.id, attempt)
+    launch = launch_for(job, log_path)
+    if launch is None:
+        env = job_environment(job, allocation, thread_limits)
+    else:
+        share = replace(allocation, cpus=max(1, allocation.cpus // launch.procs))
+        env = {**launcher_env(launch), **job_environment(job, share, thread_limits)}
+    return LaunchSpec(job.id, attempt, list(job.argv), root, env, log_path, job_token(run_token, job.id), launch)
 
 
 class Runner:
@@ -315,12 +323,33 @@ class Runner:
             self._mark(job, JobStatus.CANCELLED, f"not started: {self.halted}")
 
     def _ended(self, attempt: _Attempt, info: ExitInfo) -> None:
+        if info.requeued:
+            self._requeued(attempt, info)
+            return
         del self.running[id(attempt.handle)]
         status = attempt.stop_status or info.status or (
             JobStatus.SUCCEEDED if info.exit_code == 0 else JobStatus.FAILED)
         if attempt.stop_reason:
             info = replace(info, reason=attempt.stop_reason)
         self._finish(attempt.job, attempt.allocation, attempt.number, attempt.log, attempt.start, status, info)
+
+    def _requeued(self, attempt: _Attempt, info: ExitInfo) -> None:
+        """The backend queued the attempt again (Slurm requeue): it ends PREEMPTED and the next
+        attempt goes on under the same handle, with its own log and deadline."""
+        job, now = attempt.job, self.clock.time()
+        number = self.numbers[job.id] = self.numbers[job.id] + 1
+        self._earlier[job.id] += 1
+        log = self.manifest.run_dir / "logs" / log_name(job.id, number)
+        self.manifest.requeued(job.id, number, log.relative_to(self.manifest.run_dir).as_posix(), end=now,
+                               reason=info.reason, backend_ref=attempt.handle.ref())
+        self._emit(job, JobStatus.PREEMPTED, attempt.number, will_retry=True, retry_in=0.0, start=attempt.start,
+                   end=now, duration=now - attempt.start, log_path=attempt.log, reason=info.reason)
+        timeout = job.timeout if job.timeout is not None else self.options.timeout
+        attempt.number, attempt.log, attempt.start = number, log, now
+        if attempt.stop_status is None:
+            attempt.deadline = self.clock.monotonic() + timeout if timeout else None
+            self._set_timer(attempt.deadline, attempt)
+        self._emit(job, JobStatus.RUNNING, number, start=now, pid=None, log_path=log)
 
     def _finish(self, job: Job, allocation: Allocation, number: int, log: Path, start: float,
                 status: JobStatus, info: ExitInfo, ran: bool = True) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence, TextIO
 import psutil
 
 from runall.backends import backend_class
-from runall.backends.base import Backend, shell_comment
+from runall.backends.base import Backend, LaunchSpec, shell_comment
 from runall.config import ExecutionOptions, ReportOptions
 from runall.errors import RecordError, UsageError
 from runall.model import Job, JobStatus
@@ -34,7 +34,7 @@ from runall.record.reports import json_report, write_reports
 from runall.run.events import Reporter
 from runall.run.locks import RunLock
 from runall.run.resources import Allocation, Capacity, ResourcePool, check_jobs, describe, wanted
-from runall.run.runner import Runner, job_token, launch_spec
+from runall.run.runner import Runner, job_token, launch_spec, log_name
 from runall.run.scheduler import Scheduler
 from runall.tracking.config import TrackingConfig
 from runall.tracking.observer import observe
@@ -115,6 +115,7 @@ def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = 
         except RecordError:
             shutil.rmtree(run_dir, ignore_errors=True)
             raise
+        _record_lineage(manifest, jobs, request, capacity)
         if request.detach:
             return _submit(manifest, jobs, backend, request)
         return _execute(manifest, jobs, backend, capacity, request, reporter, expected)
@@ -142,6 +143,7 @@ def resume(manifest: Manifest, request: RunRequest, jobs: Sequence[Job] | None =
         for job in jobs:
             manifest.reset_for_resume(job.id)
         capacity = backend.capacity()
+        _record_lineage(manifest, jobs, request, capacity)
         manifest.set_meta(status="running", exit_code=None, finished=None, options=request.execution.to_dict(),
                           capacity=capacity.to_dict(), backend=request.backend, orchestrator=_orchestrator(),
                           resumed=[*manifest.meta.get("resumed", []), iso(time.time())])
@@ -157,18 +159,29 @@ def preview(jobs: Sequence[Job], request: RunRequest) -> str:
     backend = make_backend(request, jobs)
     capacity = backend.capacity()
     run_id = request.run_id or "RUN_ID"
-    run_dir = request.runs_dir / run_id
-    specs = []
-    for job in jobs:
-        cpus, gpus, pin = wanted(job, capacity)
-        allocation = Allocation(cpus, tuple(f"<gpu{i}>" for i in range(gpus)), job.memory or 0, pin)
-        specs.append(launch_spec(run_dir, run_id, job, allocation, 1, request.root, request.execution.thread_limits))
+    specs = [_first_spec(request.runs_dir / run_id, run_id, job, request, capacity) for job in jobs]
     text = backend.preview(specs)
     if request.report.verbose:
         text += shell_comment(f"resources: {capacity.slots} at a time, {capacity.cpus} cores, "
                               f"GPUs: {','.join(capacity.gpu_ids) or 'none'}") + "\n"
         text += "".join(shell_comment(f"  {job.id}: {describe(job, capacity)}") + "\n" for job in jobs)
     return text
+
+
+def _first_spec(run_dir: Path, run_token: str, job: Job, request: RunRequest, capacity: Capacity) -> LaunchSpec:
+    """A job's first attempt as the runner would hand it over, before GPUs are assigned (`<gpuN>`)."""
+    cpus, gpus, pin = wanted(job, capacity)
+    allocation = Allocation(cpus, tuple(f"<gpu{i}>" for i in range(gpus)), job.memory or 0, pin)
+    return launch_spec(run_dir, run_token, job, allocation, 1, request.root, request.execution.thread_limits)
+
+
+def _record_lineage(manifest: Manifest, jobs: Sequence[Job], request: RunRequest, capacity: Capacity) -> None:
+    """Record what each job's model will come from (code, data, settings, environment)."""
+    from runall.record.lineage import record
+
+    record(manifest, jobs, request.root,
+           {job.id: _first_spec(manifest.run_dir, manifest.token, job, request, capacity).env for job in jobs})
+    manifest.save()
 
 
 def status(manifest: Manifest, request: RunRequest, out: TextIO | None = None) -> int:
@@ -192,8 +205,14 @@ def _status(manifest: Manifest, request: RunRequest, out: TextIO) -> int:
         return 1
     ids = {id(handle): job_id for job_id, handle in waiting.items()}
     for handle, info in ended:
-        manifest.end_attempt(ids[id(handle)], info.status or JobStatus.FAILED, end=time.time(),
-                             exit_code=info.exit_code, signal=info.signal, reason=info.reason)
+        job_id = ids[id(handle)]
+        if info.requeued:
+            number = manifest.record(job_id).attempts + 1
+            manifest.requeued(job_id, number, f"logs/{log_name(job_id, number)}", end=time.time(),
+                              reason=info.reason, backend_ref=handle.ref())
+            continue
+        manifest.end_attempt(job_id, info.status or JobStatus.FAILED, end=time.time(), exit_code=info.exit_code,
+                             signal=info.signal, reason=info.reason)
     if all(rec.status.final for rec in manifest.records()) and manifest.status in ("submitted", "running"):
         manifest.finish()
     manifest.save()

@@ -34,7 +34,7 @@ SAMPLE_INTERVAL = 1.0      # seconds between CPU/memory samples of the running j
 LOG_BYTES = 4096           # how much of a log's end is read for its last line
 _STYLES = {JobStatus.PENDING: "dim", JobStatus.RUNNING: "cyan", JobStatus.SUCCEEDED: "green",
            JobStatus.FAILED: "bold red", JobStatus.TIMEOUT: "bold red", JobStatus.CANCELLED: "yellow",
-           JobStatus.SKIPPED: "yellow"}
+           JobStatus.SKIPPED: "yellow", JobStatus.PREEMPTED: "bold red"}
 
 
 @dataclass(frozen=True)

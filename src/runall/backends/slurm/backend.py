@@ -22,7 +22,7 @@ from runall.backends.base import ExitInfo, LaunchSpec, shell_comment
 from runall.backends.slurm.parse import SACCT_FIELDS, SQUEUE_FORMAT, SlurmRecord, parse_sacct, parse_squeue
 from runall.backends.slurm.render import array_line, render_array, render_script, shared_options
 from runall.backends.slurm.settings import SlurmSettings, parse_settings
-from runall.config import ExecutionOptions, Project
+from runall.config import ExecutionOptions, Project, Sourced
 from runall.model import Job, JobStatus
 from runall.run.resources import Capacity
 
@@ -47,14 +47,15 @@ class SlurmHandle:
 
     pid = None
 
-    def __init__(self, job_id: str, slurm_id: str, token: str) -> None:
+    def __init__(self, job_id: str, slurm_id: str, token: str, restarts: int = 0) -> None:
         self.job_id = job_id
         self.slurm_id = slurm_id
         self.token = token
+        self.restarts = restarts        # requeues already reported as new attempts
         self.missing = 0
 
     def ref(self) -> dict[str, Any]:
-        return {"slurm_job_id": self.slurm_id, "token": self.token, "job_id": self.job_id}
+        return {"slurm_job_id": self.slurm_id, "token": self.token, "job_id": self.job_id, "restarts": self.restarts}
 
     def __repr__(self) -> str:
         return f"SlurmHandle({self.job_id!r}, slurm_id={self.slurm_id})"
@@ -101,7 +102,7 @@ class SlurmBackend:
     can_detach: ClassVar[bool] = True
 
     @classmethod
-    def parse_settings(cls, project: Project) -> SlurmSettings:
+    def parse_settings(cls, project: Project, values: Mapping[str, Sourced]) -> SlurmSettings:
         return parse_settings(project.table.get("slurm", {}), lambda table, key: project.where(key, table))
 
     @classmethod
@@ -203,6 +204,8 @@ class SlurmBackend:
             job, settings = self.jobs[spec.job_id], self.settings.for_job(spec.job_id)
             depends_on = self._depends_on(spec.job_id) if with_dependencies else []
             key = (str(spec.cwd), *shared_options(job, settings, depends_on), "\0", *settings.setup)
+            if spec.launch is not None:            # a multi-process job: its own script (srun, launcher)
+                key = ("\0launcher", spec.job_id, str(spec.attempt))
             groups.setdefault(key, []).append(spec)
         size = self._array_limit() if len(specs) > 1 else 1
         return [[group[i:i + size] for i in range(0, len(group), size)] for group in groups.values()]
@@ -286,9 +289,10 @@ class SlurmBackend:
             info = self._settle(handle, records.get(handle.slurm_id))
             if info is not None:
                 ended.append((handle, info))
-                self._units.get(handle.slurm_id.split("_")[0], set()).discard(handle.slurm_id)
-                if self._active.get(handle.job_id) is handle:
-                    del self._active[handle.job_id]
+                if not info.requeued:
+                    self._units.get(handle.slurm_id.split("_")[0], set()).discard(handle.slurm_id)
+                    if self._active.get(handle.job_id) is handle:
+                        del self._active[handle.job_id]
         if ended:
             self.backoff.reset()
         return ended
@@ -309,13 +313,20 @@ class SlurmBackend:
         return records
 
     def _settle(self, handle: SlurmHandle, record: SlurmRecord | None) -> ExitInfo | None:
-        """ExitInfo when the attempt has ended, else None; unknown for MISSING_LIMIT polls is lost."""
+        """ExitInfo when the attempt has ended, else None; unknown for MISSING_LIMIT polls is lost.
+
+        A requeue (the restart count grew) ends the attempt as PREEMPTED while the job goes on:
+        one requeue per poll, so every attempt is recorded."""
         if record is None:
             handle.missing += 1
             if handle.missing < MISSING_LIMIT:
                 return None
             return ExitInfo(None, status=JobStatus.FAILED, reason="job vanished from Slurm; outcome unknown")
         handle.missing = 0
+        if record.restarts > handle.restarts:
+            handle.restarts += 1
+            return ExitInfo(None, status=JobStatus.PREEMPTED, requeued=True,
+                            reason=f"requeued by Slurm (restart {handle.restarts}); the next attempt goes on")
         return record.outcome() if record.final else None
 
     def terminate(self, handle: SlurmHandle) -> None:
@@ -333,7 +344,8 @@ class SlurmBackend:
 
     def reattach(self, ref: Mapping[str, Any]) -> SlurmHandle:
         """A handle for a job submitted earlier (`--status` of a detached run)."""
-        return SlurmHandle(str(ref["job_id"]), str(ref["slurm_job_id"]), str(ref.get("token", "")))
+        return SlurmHandle(str(ref["job_id"]), str(ref["slurm_job_id"]), str(ref.get("token", "")),
+                           int(ref.get("restarts") or 0))
 
     def kill_stale(self, refs: Sequence[Mapping[str, Any]]) -> int:
         """scancel the refs' jobs still queued or running; a ref with only a token is found by its
