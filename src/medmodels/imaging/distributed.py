@@ -87,10 +87,12 @@ def join(cuda: bool) -> Group:
 
 
 def leave(group: Group) -> None:
-    """Leave the process group (a no-op for a single process)."""
+    """Leave the process group together (a no-op for a single process): a rank that tears gloo
+    down while another still works (rank 0 writing results) aborts in C++ at exit."""
     if group.active:
         import torch.distributed as dist
 
+        dist.barrier()
         dist.destroy_process_group()
 
 
