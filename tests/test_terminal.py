@@ -102,7 +102,7 @@ def test_live_table_updates_then_ends_with_the_leaderboard(tmux: Tmux) -> None:
     assert re.search(r"RUNNING\s+1/1\s+\d+\.\ds\s+\d+%\s+\d+M\s+epoch", "\n".join(live))   # cpu, memory
     assert not any(PLAIN_LINE.match(line) for f in frames for line in f.splitlines())
     table_end = final.rindex("LAST LOG LINE")
-    board = final.index("Leaderboard: classification (by roc_auc, higher is better)")
+    board = final.index("Leaderboard: classification, scripts/train_fit.py (by roc_auc, higher is better)")
     grid = final.index("Grid fit (4 members, by roc_auc, higher is better): best fit@epochs=2,lr=0.1")
     assert table_end < board < grid < final.index("4 jobs: 4 succeeded") < final.index("EXIT=0")
     assert final.count("SUCCEEDED") >= 4 + 4 + 4                   # final frame, summary, grid table
@@ -138,5 +138,5 @@ def test_pipe_gets_plain_lines_only(make_repo: Callable[[dict[str, str]], Path])
     lines = done.stdout.splitlines()
     assert sum(bool(PLAIN_LINE.match(line)) for line in lines) == 8                # 4 starts, 4 ends
     assert sum(line.lstrip().startswith("$ ") and "scripts/train_fit.py" in line for line in lines) == 4
-    assert "Leaderboard: classification (by roc_auc, higher is better)" in done.stdout
+    assert "Leaderboard: classification, scripts/train_fit.py (by roc_auc, higher is better)" in done.stdout
     assert "LAST LOG LINE" not in done.stdout
