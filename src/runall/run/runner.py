@@ -267,6 +267,8 @@ class Runner:
         if attempt.kill_at is None:
             attempt.kill_at = now + self.options.grace
             self.backend.terminate(attempt.handle)
+            self._emit(attempt.job, JobStatus.RUNNING, attempt.number, start=attempt.start, pid=attempt.handle.pid,
+                       log_path=attempt.log, reason=reason, stopping=True)
 
     def _kill(self, attempt: _Attempt) -> None:
         if not attempt.killed:
