@@ -25,4 +25,4 @@ bench: setup
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) runs results .runall-cache
+	rm -rf $(VENV) runs results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -29,7 +30,9 @@ def run(tiny: bool, work: Path) -> Section:
     generate(root, files, scripts, venv_files)
     generated_in = time.perf_counter() - started
     command = [*RUNALL, "--root", str(root), "--list"]
-    cache = root / ".runall-cache"
+    cache = work / "discovery-cache"             # the flag cache lives in $XDG_CACHE_HOME/runall
+    outer_cache = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(cache)
     found = listed_jobs(command)                 # untimed: warms the OS file cache, checks the count
     if found != scripts:
         raise RuntimeError(f"--list found {found} jobs, expected {scripts}")
@@ -42,10 +45,15 @@ def run(tiny: bool, work: Path) -> Section:
     samples = interleave({"cold": cold, "warm": lambda: time_command(command)}, reps)
     end_load = load1()
     shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(cache, ignore_errors=True)
+    if outer_cache is None:
+        os.environ.pop("XDG_CACHE_HOME")
+    else:
+        os.environ["XDG_CACHE_HOME"] = outer_cache
     cold_s, warm_s = median(samples["cold"]), median(samples["warm"])
     met = cold_s < COLD_TARGET and warm_s < WARM_TARGET
     table = [["case", "median", "target", "met", "samples (s)"],
-             ["cold (`.runall-cache/` removed)", secs(cold_s), f"< {COLD_TARGET:g} s",
+             ["cold (flag cache removed)", secs(cold_s), f"< {COLD_TARGET:g} s",
               "yes" if cold_s < COLD_TARGET else "no", samples_cell(samples["cold"])],
              ["warm (cache from the cold run just before)", secs(warm_s), f"< {WARM_TARGET:g} s",
               "yes" if warm_s < WARM_TARGET else "no", samples_cell(samples["warm"])]]
@@ -54,7 +62,8 @@ def run(tiny: bool, work: Path) -> Section:
                                f"{venv_files:,}-file virtual environment",
         target=f"cold < {COLD_TARGET:g} s, warm < {WARM_TARGET:g} s", met=met,
         headline=f"cold {secs(cold_s)}, warm {secs(warm_s)}",
-        commands=[shown(command), f"rm -rf {shown([str(cache)])}   # before each cold run"],
+        commands=[f"XDG_CACHE_HOME={shown([str(cache)])} {shown(command)}",
+                  f"rm -rf {shown([str(cache)])}   # before each cold run"],
         table=table,
         notes=[f"Tree made by `python -m benchmarks.gen_repo` (here in {generated_in:.1f} s): "
                f"{scripts:,} distinct argparse/click/HfArgumentParser scripts of ~60 lines in "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -26,6 +27,12 @@ print("trained", a.epochs)
 '''
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """runall's cache ($XDG_CACHE_HOME/runall) in a folder of the test session, not the user's."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+
+
 def write_tree(root: Path, files: dict[str, str]) -> Path:
     """Create `files` (relative path -> text) under `root`; returns `root`."""
     for rel, text in files.items():
@@ -46,10 +53,11 @@ def make_repo(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
     return make
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """`python run_all_training.py ARGS` in a real subprocess."""
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python run_all_training.py ARGS` in a real subprocess (`env` adds to the environment)."""
     return subprocess.run([sys.executable, str(SHIM), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def as_manifest(run_dir: Path, data: dict) -> "Manifest":

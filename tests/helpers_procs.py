@@ -70,7 +70,7 @@ def resume_run(root: Path, *options: str, reporter: Any = None) -> int:
 
     invocation = parse(["--root", str(root), *options])
     manifest = Manifest.load(resolve_run_dir(invocation.runs_dir, invocation.value("resume") or "latest"))
-    return session.resume(manifest, run_request(invocation, manifest), reporter)
+    return session.resume(manifest, run_request(invocation, manifest), reporter=reporter)
 
 
 def driver_argv(spec: Path, *options: str) -> list[str]:

@@ -140,9 +140,9 @@ def test_list_text_without_a_terminal_is_plain(make_repo) -> None:
 
 def test_dry_run_lines_run_as_printed(make_repo) -> None:
     root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT})
-    result = run_cli("--root", str(root), "--dry-run", "--epochs", "5", "--output-base", "my out")
+    result = run_cli("--root", str(root), "--dry-run", "--epochs", "5", "--output-base", "my out", cwd=root)
     command = [l for l in result.stdout.splitlines() if not l.startswith("#")][0]
-    assert "'my out/a'" in command
+    assert "'my out/a'" in command                  # inside the repository: shown relative to it
     subprocess.run(["bash", "-c", command], cwd=root, check=True, capture_output=True)
     assert json.loads((root / "my out/a/metrics.json").read_text()) == {"epochs": 5}
 

@@ -80,7 +80,7 @@ def test_tree_sampler_sums_a_process_tree_and_tolerates_its_end() -> None:
         sampler.sample(proc.pid)
         time.sleep(0.5)
         cpu, rss = sampler.sample(proc.pid)
-        assert cpu > 30 and rss > 2 * 5 * 2**20         # the busy child counts; two interpreters' memory
+        assert cpu > 5 and rss > 2 * 5 * 2**20          # the busy child counts (an idle tree is ~0); two interpreters
     finally:
         for child in __import__("psutil").Process(proc.pid).children():
             child.kill()

@@ -14,7 +14,7 @@ def load_settings(root: Path, *argv: str):
 def test_defaults_without_pyproject(tmp_path: Path) -> None:
     settings = load_settings(tmp_path)
     assert settings.include == ("train_*.py",)
-    assert "training" in settings.legacy and settings.output_base == "results"
+    assert "training" in settings.legacy and settings.output_base == tmp_path.resolve() / "results"
 
 
 def test_pyproject_then_overrides(tmp_path: Path) -> None:
@@ -23,7 +23,7 @@ def test_pyproject_then_overrides(tmp_path: Path) -> None:
     settings = load_settings(tmp_path, "--output-base", "elsewhere")
     assert settings.include == ("fit_*.py",)
     assert settings.exclude == ("tests",)
-    assert settings.output_base == "elsewhere" and settings.runs_dir == "runs"
+    assert settings.output_base == Path.cwd() / "elsewhere" and settings.runs_dir == tmp_path.resolve() / "runs"
 
 
 def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
@@ -39,10 +39,25 @@ def test_wrong_type_is_an_error(tmp_path: Path) -> None:
         load_settings(tmp_path)
 
 
-def test_paths_must_stay_inside_root(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.runall]\noutput_base = "../elsewhere"\n')
-    with pytest.raises(UsageError, match="outside the repository root"):
+def test_discovery_roots_must_stay_inside_root(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.runall]\nroots = ["../elsewhere"]\n')
+    with pytest.raises(UsageError, match=r"pyproject.toml:2: \[tool.runall\] roots: path '../elsewhere' is outside"):
         load_settings(tmp_path)
+
+
+def test_output_paths_may_be_anywhere_relative_to_where_they_are_written(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[tool.runall]\noutput_base = "../scratch/out"\nruns_dir = "~/runs"\n')
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(root)
+    assert settings.output_base == tmp_path / "scratch" / "out"         # pyproject: from the root
+    assert settings.runs_dir == tmp_path / "home" / "runs"              # ~ expanded
+    settings = load_settings(root, "--output-base", "here", "--runs-dir", "/abs/runs")
+    assert settings.output_base == tmp_path / "here"                    # command line: from the current folder
+    assert settings.runs_dir == Path("/abs/runs")
 
 
 def test_invalid_toml_is_a_usage_error(tmp_path: Path) -> None:

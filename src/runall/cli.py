@@ -21,7 +21,7 @@ from runall.config import (ExecutionOptions, Project, ReportOptions, Sourced, re
                            resolve_values)
 from runall.errors import EXIT_INTERRUPTED, UsageError
 from runall.model import Job
-from runall.options import GROUPS, OPTIONS
+from runall.options import BY_DEST, CONFLICTS, GROUPS, OPTIONS
 from runall.plan.checks import check_plan
 from runall.plan.discovery import discover
 from runall.plan.flags.analyser import ScriptFlags
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
             name = extra.pop("exclusive")
             target = exclusive.setdefault(name, target.add_mutually_exclusive_group())
         if extra.get("action") == "boolean_optional":
-            extra["action"] = argparse.BooleanOptionalAction
+            extra["action"] = _OnOrOff
         if option.kind in ("int", "float") and "action" not in extra:
             extra["type"] = int if option.kind == "int" else float
         if option.choices:
@@ -65,11 +65,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _OnOrOff(argparse.BooleanOptionalAction):
+    """`--mlflow` / `--no-mlflow`, remembering when both were given (a contradiction, not 'last wins')."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        before = getattr(namespace, self.dest)
+        super().__call__(parser, namespace, values, option_string)
+        if before is not None and before != getattr(namespace, self.dest):
+            namespace.contradictions = [*getattr(namespace, "contradictions", []), self.option_strings]
+
+
+def check_conflicts(cli: Mapping[str, Any]) -> None:
+    """UsageError for options that contradict each other (`--list --dry-run`, `--mlflow --no-mlflow`)."""
+    for strings in cli.get("contradictions", []):
+        raise UsageError("given both ways; pick one", where=" and ".join(strings))
+    for dest, others in CONFLICTS:
+        clash = next((other for other in others if cli.get(dest) and cli.get(other)), None)
+        if clash:
+            raise UsageError("cannot be used together; pick one", where=f"{BY_DEST[dest].flag} and {BY_DEST[clash].flag}")
+
+
 @dataclass(frozen=True)
 class Invocation:
     """One command line, resolved: the repository, its configuration and every option's value."""
 
-    cli: Mapping[str, Any]              # what the command line gave (None: not given), paths absolute
+    cli: Mapping[str, Any]              # what the command line gave (None: not given)
     root: Path
     project: Project
     values: Mapping[str, Sourced]
@@ -80,7 +101,7 @@ class Invocation:
 
     @property
     def runs_dir(self) -> Path:
-        return self.settings.runs_path
+        return self.settings.runs_dir
 
 
 def find_root(start: Path) -> Path:
@@ -93,17 +114,16 @@ def find_root(start: Path) -> Path:
 
 def configure(cli: Mapping[str, Any]) -> Invocation:
     """Resolve the command line's values against the repository's configuration."""
+    check_conflicts(cli)
+    cli = {dest: value for dest, value in cli.items() if dest in BY_DEST}
     root = Path(cli["root"]).resolve() if cli.get("root") else find_root(Path.cwd())
     if not root.is_dir():
         raise UsageError(f"repository root {root} is not a directory", where="--root")
-    given = dict(cli)
-    if given.get("config"):
-        if not Path(given["config"]).is_file():
-            raise UsageError(f"job file {given['config']!r} does not exist", where="--config")
-        given["config"] = os.path.abspath(given["config"])
+    if cli.get("config") and not Path(cli["config"]).expanduser().is_file():
+        raise UsageError(f"job file {cli['config']!r} does not exist", where="--config")
     project = read_project(root)
-    values = resolve_values(given, project)
-    return Invocation(given, root, project, values, settings_from(root, values))
+    values = resolve_values(cli, project)
+    return Invocation(cli, root, project, values, settings_from(root, values))
 
 
 def parse(argv: Sequence[str] | None = None) -> Invocation:
@@ -128,11 +148,21 @@ def inspect(previous: Any, inv: Invocation) -> Any:
     """`--inspect FILE...`: what the flags stage sees in each file."""
     if not inv.value("inspect"):
         return previous
+    for path in map(Path, inv.value("inspect")):
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file", where="--inspect")
+        if path.suffix != ".py" and "python" not in _first_line(path):
+            raise UsageError(f"{path}: not a Python file (.py, or a python #! line)", where="--inspect")
     cache = FlagCache(None)
     aliases = merge_aliases(inv.settings.aliases)
     results = [cache.sniff(Path(path)) for path in inv.value("inspect")]
     print_inspect(results, [roles_for(r, aliases) for r in results], inv.value("format"))
     return 0
+
+
+def _first_line(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return handle.readline(200).decode("utf-8", "replace")
 
 
 def status(previous: Any, inv: Invocation) -> Any:
@@ -145,64 +175,105 @@ def status(previous: Any, inv: Invocation) -> Any:
     return _session().status(manifest, run_request(inv, manifest))
 
 
-def resume(previous: Any, inv: Invocation) -> Any:
-    """`--resume [RUN_ID]`: rerun what did not succeed in an earlier run, with its recorded options."""
-    if not inv.value("resume"):
-        return previous
-    from runall.record.manifest import Manifest, resolve_run_dir
+@dataclass(frozen=True)
+class Plan:
+    """The jobs a command is about; for `--resume`, the run they belong to."""
 
-    manifest = Manifest.load(resolve_run_dir(inv.runs_dir, inv.value("resume")))
-    return _session().resume(manifest, run_request(inv, manifest))
+    jobs: list[Job]
+    resumed: Any = None                 # the Manifest of the run being resumed
 
 
-def collect(previous: Any, inv: Invocation) -> list[Job]:
+def plan(previous: Any, inv: Invocation) -> Plan | int:
+    """The selected jobs: those the repository defines, or a run's unfinished ones (`--resume`)."""
+    if inv.value("resume"):
+        return resumed(inv)
+    return Plan(collect(inv))
+
+
+def collect(inv: Invocation) -> list[Job]:
     """Discovery, the job file, flags and jobs, then the selection: the jobs this command is about."""
     found = discover(inv.settings)
     for problem in found.problems:
         _warn(problem)
-    declared = load_jobfile(inv.settings.config_path, inv.root)
+    declared = load_jobfile(inv.settings.config, inv.root)
     scripts = found.scripts + [d.script for d in declared if d.script not in found.scripts]
-    cache = FlagCache(inv.root / ".runall-cache" / "flags.json" if inv.settings.cache else None)
+    cache = FlagCache(inv.settings.cache_dir / "flags.json" if inv.settings.cache else None)
+    for warning in cache.warnings:
+        _warn(warning)
     flags: dict[str, ScriptFlags] = {script: cache.sniff(inv.root / script) for script in scripts}
     cache.save()
     jobs = build_jobs(flags, global_values(inv), merge_aliases(inv.settings.aliases), declared,
                       parse_grid_option(list(inv.value("grid"))), found.scripts)
+    return _selected(jobs, inv)
+
+
+def _selected(jobs: list[Job], inv: Invocation) -> list[Job]:
     jobs = select(jobs, inv.value("only"), inv.value("exclude"), inv.value("tag"), inv.value("keywords"))
     check_plan(jobs)            # what a run checks, a preview checks too
     return jobs
 
 
-def show_list(jobs: list[Job], inv: Invocation) -> Any:
-    """`--list`: the selected jobs."""
+# Values that are part of a job's recorded command: a resumed run reruns those commands as they were.
+RECORDED_IN_COMMANDS = ("epochs", "folds", "batch_size", "seed", "data_path", "output_base", "extra_arg", "grid",
+                        "config")
+
+
+def resumed(inv: Invocation) -> Plan | int:
+    """`--resume [RUN_ID]`: the jobs of an earlier run that did not succeed, narrowed by the selection."""
+    from runall.model import JobStatus
+    from runall.record.manifest import Manifest, resolve_run_dir
+
+    for dest in RECORDED_IN_COMMANDS:
+        if inv.cli.get(dest):
+            raise UsageError("a resumed run reruns the commands it recorded; start a new run to change them",
+                             where=BY_DEST[dest].flag)
+    manifest = Manifest.load(resolve_run_dir(inv.runs_dir, inv.value("resume")))
+    jobs = [rec.job for rec in manifest.records() if rec.status is not JobStatus.SUCCEEDED]
+    if not jobs:
+        print(f"Run {manifest.run_id}: every job succeeded; nothing to resume.")
+        return 0
+    return Plan(_selected(jobs, inv), manifest)
+
+
+def show_list(work: Plan, inv: Invocation) -> Any:
+    """`--list`: the selected jobs (with `-v`, every setting and where its value came from)."""
     if not inv.value("list"):
-        return jobs
-    print_list(jobs, inv.value("format"))
+        return work
+    print_list(work.jobs, inv.value("format"), sources(inv) if inv.value("verbose") else None)
     return 0
 
 
-def dry_run(jobs: list[Job], inv: Invocation) -> Any:
+def dry_run(work: Plan, inv: Invocation) -> Any:
     """`--dry-run`: what each job would run (or submit), without running anything."""
     if not inv.value("dry_run"):
-        return jobs
+        return work
     if inv.value("format") == "json":
-        print_list(jobs, "json")
+        print_list(work.jobs, "json")
     else:
-        sys.stdout.write(_session().preview(jobs, run_request(inv)))
+        sys.stdout.write(_session().preview(work.jobs, run_request(inv, work.resumed)))
     return 0
 
 
-def execute(jobs: list[Job], inv: Invocation) -> int:
-    """Run the jobs (or submit them, detached)."""
-    if not jobs:
+def execute(work: Plan, inv: Invocation) -> int:
+    """Run the jobs (or resume them, or submit them detached)."""
+    if not work.jobs:
         _warn("no training scripts found; nothing to run")
         return 0
-    return int(_session().start(jobs, run_request(inv)))
+    request = run_request(inv, work.resumed)
+    if work.resumed is not None:
+        return int(_session().resume(work.resumed, request, work.jobs))
+    return int(_session().start(work.jobs, request))
 
 
-TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, resume, collect, show_list, dry_run, execute)
+def sources(inv: Invocation) -> list[tuple[str, Any, str]]:
+    """(option, value, where it came from) for every option not at its default: command line >
+    job file > `[tool.runall]` > defaults."""
+    return [(BY_DEST[dest].flag, sourced.value, sourced.source) for dest, sourced in inv.values.items()
+            if sourced.source != "default" and BY_DEST[dest].group not in ("preview", "output")]
 
 
 PER_JOB = ("timeout", "retries")     # run-wide options a job file may also set per job
+TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, plan, show_list, dry_run, execute)
 
 
 def run_tasks(inv: Invocation) -> int:
@@ -219,11 +290,10 @@ def run_tasks(inv: Invocation) -> int:
 
 def global_values(inv: Invocation) -> GlobalValues:
     """The values given once for every job."""
-    data_path = inv.value("data_path")
     return GlobalValues(
         epochs=inv.value("epochs"), folds=inv.value("folds"), batch_size=inv.value("batch_size"),
-        seed=inv.value("seed"), data_path=os.path.abspath(data_path) if data_path else None,
-        output_base=inv.settings.output_base, extra_args=tuple(inv.value("extra_arg")))
+        seed=inv.value("seed"), data_path=inv.value("data_path"),
+        output_base=inv.settings.shown(inv.settings.output_base), extra_args=tuple(inv.value("extra_arg")))
 
 
 def run_request(inv: Invocation, manifest: Any = None) -> Any:
@@ -253,7 +323,18 @@ def run_request(inv: Invocation, manifest: Any = None) -> Any:
         backend_settings=backend_class(backend).parse_settings(inv.project),
         tracking=resolve_tracking(values, inv.project, inv.root, recorded_tracking),
         run_id=values["run_id"].value, detach=values["detach"].value, settings=inv.settings.to_dict(),
-        overrides={dest: inv.cli[dest] for dest in PER_JOB if inv.cli.get(dest) is not None})
+        overrides={dest: inv.cli[dest] for dest in PER_JOB if inv.cli.get(dest) is not None},
+        command=resume_command(inv))
+
+
+def resume_command(inv: Invocation) -> list[str]:
+    """This command's program with what names its repository and runs folder: what `--resume` needs."""
+    program = sys.argv[0]
+    prefix = [sys.executable, program] if program.endswith(".py") else [program]
+    for dest in ("root", "runs_dir"):
+        if inv.cli.get(dest):
+            prefix += [BY_DEST[dest].flag, str(Path(inv.cli[dest]).expanduser().resolve())]
+    return prefix
 
 
 def main(argv: Sequence[str] | None = None) -> int:

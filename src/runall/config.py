@@ -11,6 +11,7 @@ the stages take them and never see the command line.
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 from dataclasses import asdict, dataclass, fields
@@ -115,6 +116,8 @@ def check_value(option: Option, value: Any, where: str) -> Any:
         return float(value) if kind == "float" else value
     if not isinstance(value, str):
         raise UsageError(f"must be a string, got {value!r}", where=where)
+    if kind == "path" and not value.strip():
+        raise UsageError("must name a file or folder, got an empty path", where=where)
     if option.choices and value not in option.choices:
         raise UsageError(f"must be one of {', '.join(option.choices)}, got {value!r}", where=where)
     return value
@@ -125,21 +128,32 @@ def resolve_values(cli: Mapping[str, Any], project: Project,
     """Every option's value and source: command line > recorded (resume) > [tool.runall] > default.
 
     `cli` maps option dests to the values given on the command line (None: not given).
-    Unknown `[tool.runall]` keys are an error naming the file and line.
+    Unknown `[tool.runall]` keys are an error naming the file and line. Paths come back
+    absolute, `~` expanded: a relative path is relative to where it was written, the current
+    directory on the command line, the repository root in pyproject.toml and for defaults.
     """
-    values = {option.dest: Sourced(option.default, DEFAULT) for option in OPTIONS}
+    root = project.path.parent
+    values = {option.dest: Sourced(_absolute(option, option.default, root), DEFAULT) for option in OPTIONS}
     for key, value in project.table.items():
         option = BY_CONFIG_KEY.get(key)
         where = project.where(key)
         if option is None:
             raise UsageError(f"unknown key '{key}' (known: {', '.join(sorted(BY_CONFIG_KEY))})", where=where)
-        values[option.dest] = Sourced(check_value(option, value, where), where)
+        values[option.dest] = Sourced(_absolute(option, check_value(option, value, where), root), where)
     values.update(recorded or {})
     for dest, value in cli.items():
         if value is not None:
             option = BY_DEST[dest]
-            values[dest] = Sourced(check_value(option, value, option.flag), option.flag)
+            checked = _absolute(option, check_value(option, value, option.flag), Path.cwd())
+            values[dest] = Sourced(checked, option.flag)
     return values
+
+
+def _absolute(option: Option, value: Any, base: Path) -> Any:
+    """A path option's value made absolute against `base` (`~` expanded); others as they are."""
+    if option.kind != "path" or value is None:
+        return value
+    return os.path.normpath(base / os.path.expanduser(value))
 
 
 @dataclass(frozen=True)
@@ -174,12 +188,14 @@ class ReportOptions:
     verbose: bool = False
     report_json: Path | None = None
     junit_xml: Path | None = None
+    json_stdout: bool = False       # --format json on a run: the JSON report on stdout, progress on stderr
 
     @classmethod
     def from_values(cls, values: Mapping[str, Sourced]) -> "ReportOptions":
         json_path, junit_path = values["report_json"].value, values["junit_xml"].value
         return cls(values["plain"].value, values["quiet"].value, values["verbose"].value,
-                   Path(json_path) if json_path else None, Path(junit_path) if junit_path else None)
+                   Path(json_path) if json_path else None, Path(junit_path) if junit_path else None,
+                   values["format"].value == "json")
 
 
 def recorded_values(options: Mapping[str, Any], backend: str | None, where: str) -> dict[str, Sourced]:

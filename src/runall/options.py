@@ -25,7 +25,7 @@ class Option:
     flags: tuple[str, ...] = ()
     group: str = "general"
     help: str = ""
-    kind: str = "str"            # str, int, float, bool, list (of str), table (a TOML table)
+    kind: str = "str"            # str, int, float, bool, path, list (of str), table (a TOML table)
     default: Any = None
     config: str | None = None    # key in [tool.runall]; None: command line only
     minimum: float | None = None
@@ -69,9 +69,9 @@ OPTIONS: tuple[Option, ...] = (
     _o("folds", "--folds", group="values", kind="int", minimum=1),
     _o("batch_size", "--batch-size", group="values", kind="int", minimum=1),
     _o("seed", "--seed", group="values", kind="int"),
-    _o("data_path", "--data-path", group="values", help="data file or folder (made absolute)"),
-    _o("output_base", "--output-base", group="values", default="results", config="output_base",
-       help="parent of each job's output directory (default: results)"),
+    _o("data_path", "--data-path", group="values", kind="path", help="data file or folder (made absolute)"),
+    _o("output_base", "--output-base", group="values", kind="path", default="results", config="output_base",
+       help="parent of each job's output directory, anywhere (default: results in the repository)"),
     _o("extra_arg", "--extra-arg", group="values", kind="list", default=(),
        help="appended to every job's command; repeatable (use --extra-arg=--flag)",
        argparse={"action": "append", "metavar": "ARG"}),
@@ -85,8 +85,8 @@ OPTIONS: tuple[Option, ...] = (
     _o("legacy", config="legacy", group="discovery", kind="list", default=("training", "files/training")),
     _o("respect_gitignore", config="respect_gitignore", group="discovery", kind="bool", default=True),
     _o("aliases", config="aliases", group="discovery", kind="table", default=None),
-    _o("config", "--config", group="discovery", default="runall.yaml", config="config",
-       help="job file (default: runall.yaml)", argparse={"metavar": "FILE"}),
+    _o("config", "--config", group="discovery", kind="path", default="runall.yaml", config="config",
+       help="job file, anywhere (default: runall.yaml in the repository)", argparse={"metavar": "FILE"}),
     _o("cache", "--no-cache", group="discovery", kind="bool", default=True, config="cache",
        help="re-read every script's flags", argparse={"action": "store_false"}),
     # execution
@@ -103,8 +103,9 @@ OPTIONS: tuple[Option, ...] = (
     _o("retry_delay", "--retry-delay", group="execution", kind="float", minimum=0, default=1.0, config="retry_delay",
        help="wait before the first retry, doubling for each next one (default 1)", argparse={"metavar": "SECONDS"}),
     _o("fail_fast", "--fail-fast", group="execution", kind="bool", default=False, config="fail_fast",
-       help="after the first failure of a required job, start nothing new and stop running jobs",
-       argparse={"action": "store_true"}),
+       help="after the first failure of a required job, start nothing new and stop running jobs "
+            "(--no-fail-fast turns a configured or recorded one off)",
+       argparse={"action": "boolean_optional"}),
     _o("gpus", "--gpus", group="execution", kind="int", minimum=0, config="gpus",
        help="GPUs to share out (default: CUDA_VISIBLE_DEVICES or nvidia-smi)", argparse={"metavar": "N"}),
     _o("thread_limits", "--no-thread-limits", group="execution", kind="bool", default=True, config="thread_limits",
@@ -114,8 +115,8 @@ OPTIONS: tuple[Option, ...] = (
     _o("resume", "--resume", group="execution",
        help="rerun the jobs of a run (default: the latest) that did not succeed",
        argparse={"nargs": "?", "const": "latest", "metavar": "RUN_ID"}),
-    _o("runs_dir", "--runs-dir", group="execution", default="runs", config="runs_dir",
-       help="where run directories go (default: runs)", argparse={"metavar": "DIR"}),
+    _o("runs_dir", "--runs-dir", group="execution", kind="path", default="runs", config="runs_dir",
+       help="where run directories go, anywhere (default: runs in the repository)", argparse={"metavar": "DIR"}),
     _o("backend", "--backend", group="execution", default="local", config="backend", choices=NAMES,
        help="where jobs run: local subprocesses or sbatch jobs on a Slurm cluster (default: local)"),
     _o("detach", "--detach", group="execution", kind="bool", default=False,
@@ -151,6 +152,12 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 BY_DEST: dict[str, Option] = {option.dest: option for option in OPTIONS}
+# Options that contradict each other: (option, the options it cannot be given with).
+CONFLICTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("list", ("dry_run",)),
+    ("inspect", ("list", "dry_run", "resume", "status")),
+    ("status", ("list", "dry_run", "resume", "detach")),
+)
 BY_CONFIG_KEY: dict[str, Option] = {option.config: option for option in OPTIONS if option.config}
 GROUPS = {
     "general": None, "preview": "preview", "selection": "selection",

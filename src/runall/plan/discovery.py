@@ -71,8 +71,9 @@ class _Walker:
         self.found = Discovery()
         self.seen_dirs: set[tuple[int, int]] = set()
         self.seen_files: set[str] = set()
-        self.pruned = tuple(settings.legacy) + tuple(settings.exclude) + (
-            settings.runs_dir, settings.output_base)
+        outputs = (settings.shown(settings.runs_dir), settings.shown(settings.output_base))
+        self.pruned = tuple(settings.legacy) + tuple(settings.exclude) + tuple(p for p in outputs if p != "." and
+                                                                                not p.startswith("/"))
         self.included = re.compile("|".join(fnmatch.translate(p) for p in settings.include)).match
 
     def inside(self, path: str) -> bool:

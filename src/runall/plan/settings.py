@@ -3,6 +3,8 @@ resolved configuration (`runall.config`)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -27,9 +29,9 @@ class Settings:
     exclude: tuple[str, ...]
     legacy: tuple[str, ...]
     respect_gitignore: bool
-    output_base: str
-    runs_dir: str
-    config: str
+    output_base: Path                # absolute, anywhere
+    runs_dir: Path                   # absolute, anywhere
+    config: Path                     # the job file, absolute, anywhere
     aliases: Mapping[str, Sequence[str]]
     cache: bool
 
@@ -39,36 +41,43 @@ class Settings:
                 for f in fields(self) for v in [getattr(self, f.name)]}
 
     @property
-    def runs_path(self) -> Path:
-        """Where run directories go."""
-        return self.root / self.runs_dir
+    def cache_dir(self) -> Path:
+        """This repository's cache folder, outside it: `$XDG_CACHE_HOME/runall/<name>-<hash>`
+        (default `~/.cache`), so listing never leaves files in the user's repository."""
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
+        return base / "runall" / f"{self.root.name or 'root'}-{digest}"
 
-    @property
-    def config_path(self) -> Path:
-        """The job file."""
-        return self.root / self.config
+    def shown(self, path: Path) -> str:
+        """`path` as jobs and messages show it: relative to the root when inside, else absolute."""
+        return display_path(self.root, path)
+
+
+def display_path(root: Path, path: Path) -> str:
+    """POSIX `path` relative to `root` when it lies (lexically) inside it, else absolute."""
+    try:
+        return path.relative_to(root).as_posix() or "."
+    except ValueError:
+        return path.as_posix()
 
 
 # option dest -> Settings field, where they differ
 _FIELDS = {"exclude_paths": "exclude"}
-_PATH_KEYS = ("output_base", "runs_dir", "config")
 
 
 def settings_from(root: Path, values: Mapping[str, Sourced]) -> Settings:
-    """The plan settings for `root` from resolved values; paths must stay inside the root."""
+    """The plan settings for `root` from resolved values; discovery roots must stay inside it,
+    output and run folders and the job file may be anywhere."""
     given = {_FIELDS.get(dest, dest): values[dest] for dest in
              ("roots", "include", "exclude_paths", "legacy", "respect_gitignore", "output_base", "runs_dir",
               "config", "aliases", "cache")}
     if given["aliases"].value is not None:
         _check_aliases(given["aliases"])
-    if not given["output_base"].value.strip():
-        raise UsageError("must name a folder, got an empty path", where=given["output_base"].source)
-    for key in _PATH_KEYS:
-        inside_root(root, given[key].value, given[key].source)
     for value in given["roots"].value:
         inside_root(root, value, given["roots"].source)
     values = {key: sourced.value for key, sourced in given.items()}
-    return Settings(root=root, **{**values, "aliases": values["aliases"] or {}})
+    paths = {key: Path(values[key]) for key in ("output_base", "runs_dir", "config")}
+    return Settings(root=root, **{**values, **paths, "aliases": values["aliases"] or {}})
 
 
 def inside_root(root: Path, value: str, where: str) -> Path:

@@ -8,8 +8,10 @@ run ended.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import socket
 import sys
 import time
@@ -27,14 +29,14 @@ from runall.model import Job, JobStatus
 from runall.plan.checks import check_plan
 from runall.record.history import expected_durations
 from runall.record.manifest import Manifest, iso, new_run_id, update_latest
-from runall.record.reports import write_reports
+from runall.record.reports import json_report, write_reports
 from runall.run.events import Reporter
 from runall.run.resources import Allocation, Capacity, ResourcePool, check_jobs
 from runall.run.runner import Runner, job_token, launch_spec
 from runall.run.scheduler import Scheduler
 from runall.tracking.config import TrackingConfig
 from runall.tracking.observer import observe
-from runall.view.guard import Guarded
+from runall.view.guard import Guarded, discard_output
 from runall.view.plain import PlainReporter
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -55,6 +57,7 @@ class RunRequest:
     detach: bool = False
     settings: Mapping[str, Any] = field(default_factory=dict)    # recorded in the manifest
     overrides: Mapping[str, Any] = field(default_factory=dict)   # per-job values the command line set
+    command: Sequence[str] = ()     # how to call runall again for this repository (the resume hint)
 
     def jobs(self, jobs: Sequence[Job]) -> list[Job]:
         """`jobs` with the command line's per-job values (`--timeout`, `--retries`) applied: the
@@ -99,10 +102,14 @@ def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = 
     return _execute(manifest, jobs, backend, capacity, request, reporter, expected)
 
 
-def resume(manifest: Manifest, request: RunRequest, reporter: Reporter | None = None) -> int:
-    """Rerun, in the same run directory, every job of `manifest` that did not succeed."""
+def resume(manifest: Manifest, request: RunRequest, jobs: Sequence[Job] | None = None,
+           reporter: Reporter | None = None) -> int:
+    """Rerun, in the same run directory, `jobs` (default: every job of `manifest` that did not
+    succeed); the others keep their recorded outcome."""
     _refuse_if_running(manifest)
-    jobs = request.jobs([rec.job for rec in manifest.records() if rec.status is not JobStatus.SUCCEEDED])
+    if jobs is None:
+        jobs = [rec.job for rec in manifest.records() if rec.status is not JobStatus.SUCCEEDED]
+    jobs = request.jobs(jobs)
     backend = make_backend(request, jobs)
     backend.kill_stale([manifest.record(job.id).backend_ref or {"token": job_token(manifest.token, job.id)}
                         for job in jobs])
@@ -180,14 +187,30 @@ def _execute(manifest: Manifest, jobs: Sequence[Job], backend: Backend[Any], cap
     satisfied = [rec.id for rec in manifest.records() if rec.status is JobStatus.SUCCEEDED]
     pool = ResourcePool(capacity) if backend.counts_local_memory else ResourcePool(
         capacity, available_memory=lambda: capacity.memory)
-    reporter = observe(Guarded(reporter or make_reporter(request.report, jobs, expected, capacity.slots)),
+    stream = sys.stderr if request.report.json_stdout else sys.stdout
+    reporter = observe(Guarded(reporter or make_reporter(request.report, jobs, expected, capacity.slots, stream)),
                        request.tracking, manifest, request.root)
     runner = Runner(manifest, jobs, Scheduler(jobs, pool, expected, satisfied), backend, reporter,
                     request.execution, request.root)
     try:
-        return runner.run().exit_code
+        code = runner.run().exit_code
     finally:
         _write_reports(request.report, manifest)
+    _say_after(manifest, request, code, stream)
+    return code
+
+
+def _say_after(manifest: Manifest, request: RunRequest, code: int, stream: TextIO) -> None:
+    """The JSON report on stdout (`--format json`), and how to resume a run that did not succeed."""
+    try:
+        if request.report.json_stdout:
+            sys.stdout.write(json.dumps(json_report(manifest), indent=2) + "\n")
+            sys.stdout.flush()
+        if code != 0 and request.command:
+            stream.write(f"To resume: {shlex.join([*request.command, '--resume', manifest.run_id])}\n")
+            stream.flush()
+    except OSError:
+        discard_output()
 
 
 def _submit(manifest: Manifest, jobs: Sequence[Job], backend: Backend[Any], request: RunRequest,

@@ -48,12 +48,43 @@ def _rows(jobs: Sequence[Job]) -> list[tuple[str, ...]]:
     return [(job.id, job.script, _role_cell(job), ",".join(job.tags)) for job in jobs]
 
 
-def print_list(jobs: Sequence[Job], fmt: str, out: TextIO = sys.stdout) -> None:
-    """`--list`: a rich table on a terminal, aligned plain text otherwise, or JSON."""
+Sources = Sequence[tuple[str, Any, str]]      # (option, value, where it came from)
+
+
+def print_list(jobs: Sequence[Job], fmt: str, sources: Sources | None = None, out: TextIO = sys.stdout) -> None:
+    """`--list`: a rich table on a terminal, aligned plain text otherwise, or JSON; with
+    `sources` (`-v`), each setting not at its default and where its value came from."""
     if fmt == "json":
-        json.dump(list_payload(jobs), out, indent=2)
+        payload = list_payload(jobs)
+        if sources is not None:
+            payload["settings"] = [{"option": o, "value": v, "source": w} for o, v, w in sources]
+        json.dump(payload, out, indent=2, default=str)
         out.write("\n")
         return
+    _print_table(jobs, out)
+    if sources is not None:
+        out.write("settings (command line > job file > [tool.runall] > defaults; others at their defaults):\n")
+        rows = [(option, _value(value), source) for option, value, source in sources]
+        widths = [max([len(r[i]) for r in rows] + [0]) for i in range(2)]
+        for option, value, source in rows:
+            out.write(f"  {option.ljust(widths[0])}  {value.ljust(widths[1])}  {source}\n")
+        declared = [job for job in jobs if job.source == "config"]
+        if declared:
+            out.write("per job, from the job file (the command line wins for --timeout and --retries): "
+                      + ", ".join(f"{job.id} {_job_values(job)}" for job in declared if _job_values(job)) + "\n")
+
+
+def _value(value: Any) -> str:
+    return " ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _job_values(job: Job) -> str:
+    values = {"timeout": job.timeout, "retries": job.retries, "cpus": job.cpus, "gpus": job.gpus,
+              "memory": job.memory, "priority": job.priority or None}
+    return " ".join(f"{k}={v}" for k, v in values.items() if v is not None and (k, v) not in (("cpus", 1), ("gpus", 0)))
+
+
+def _print_table(jobs: Sequence[Job], out: TextIO) -> None:
     header = ("ID", "SCRIPT", "ROLES", "TAGS")
     rows = _rows(jobs)
     if out.isatty():

@@ -1,6 +1,6 @@
 """Sniff results cached by file content hash, so a warm run reads no unchanged script.
 
-The cache is one JSON file (e.g. `<root>/.runall-cache/flags.json`):
+The cache is one JSON file (`Settings.cache_dir / "flags.json"`, outside the repository):
 
     {"version": "1:<analyser version>",
      "entries": {sha256: ScriptFlags.to_dict() without path},

@@ -1,0 +1,150 @@
+"""Everyday use (issue 14), through the real CLI: outputs anywhere, a clean repository, resume
+that does what it says, exit codes CI can trust, one precedence rule."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from conftest import ARGPARSE_SCRIPT, run_cli
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=root,
+                          capture_output=True, text=True, check=True).stdout
+
+
+# -- item 1: outputs anywhere ------------------------------------------------------------------------
+
+def test_outputs_runs_and_job_file_may_live_outside_the_repository(make_repo, tmp_path: Path) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT})
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "alt.yaml").write_text("jobs:\n  - script: scripts/train_a.py\n    tags: [alt]\n")
+    done = run_cli("--root", str(root), "--output-base", str(scratch / "out"), "--runs-dir", "../scratch/runs",
+                   "--config", str(scratch / "alt.yaml"), "--tag", "alt", "--epochs", "2", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads((scratch / "out" / "a" / "metrics.json").read_text()) == {"epochs": 2}
+    manifest = json.loads((scratch / "runs" / "latest" / "manifest.json").read_text())
+    assert manifest["jobs"][0]["output_dir"] == str(scratch / "out" / "a")
+    assert not (root / "results").exists() and not (root / "runs").exists()
+
+
+def test_a_results_folder_that_links_to_a_scratch_disk(make_repo, tmp_path: Path) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT})
+    (tmp_path / "disk").mkdir()
+    (root / "results").symlink_to(tmp_path / "disk")
+    done = run_cli("--root", str(root), cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "disk" / "a" / "metrics.json").is_file()
+
+
+def test_home_relative_paths_are_expanded(make_repo, tmp_path: Path) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT})
+    done = run_cli("--root", str(root), "--dry-run", "--output-base", "~/out", cwd=root, env={"HOME": str(tmp_path)})
+    assert f"--output-dir {tmp_path}/out/a" in done.stdout
+
+
+# -- item 7: the user's repository stays clean -----------------------------------------------------------
+
+def test_listing_leaves_the_repository_clean(make_repo, tmp_path: Path) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT})
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "x")
+    done = run_cli("--root", str(root), "--list", cwd=tmp_path, env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert done.returncode == 0, done.stderr
+    assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
+    (cache,) = (tmp_path / "xdg" / "runall").iterdir()
+    assert cache.name.startswith("repo-") and (cache / "flags.json").is_file()
+
+
+# -- item 2: --resume does what it says -------------------------------------------------------------------
+
+FLAKY = ("import os, sys\nn = int(open('count').read()) if os.path.exists('count') else 0\n"
+         "open('count', 'w').write(str(n + 1))\nsys.exit(0 if n else 1)\n")          # fails its first try
+
+
+def failed_run(make_repo) -> Path:
+    root = make_repo({"scripts/train_good.py": ARGPARSE_SCRIPT, "scripts/train_flaky.py": FLAKY,
+                      "scripts/train_other.py": "raise SystemExit(3)\n"})
+    done = run_cli("--root", str(root), "--run-id", "r1", cwd=root)
+    assert done.returncode == 1
+    assert done.stdout.rstrip().splitlines()[-1].endswith("run_all_training.py --root "
+                                                           f"{root.resolve()} --resume r1")      # the last line
+    return root
+
+
+def test_resume_previews_and_selects(make_repo) -> None:
+    root = failed_run(make_repo)
+    listed = run_cli("--root", str(root), "--resume", "--list", "--format", "json", cwd=root)
+    assert [job["id"] for job in json.loads(listed.stdout)["jobs"]] == ["flaky", "other"]
+    assert (root / "count").read_text() == "1"                              # a preview runs nothing
+    dry = run_cli("--root", str(root), "--resume", "--dry-run", "--only", "flaky", cwd=root)
+    assert "train_flaky.py" in dry.stdout and "train_other.py" not in dry.stdout
+    assert (root / "count").read_text() == "1"
+    done = run_cli("--root", str(root), "--resume", "--only", "flaky", cwd=root)
+    assert done.returncode == 1                                             # `other` still failed, not rerun
+    records = {rec["id"]: rec for rec in json.loads((root / "runs/r1/manifest.json").read_text())["jobs"]}
+    assert records["flaky"]["status"] == "SUCCEEDED" and records["flaky"]["attempts"] == 2
+    assert records["other"]["attempts"] == 1
+
+
+def test_resume_refuses_new_values_for_recorded_commands(make_repo) -> None:
+    root = failed_run(make_repo)
+    for extra in (["--epochs", "3"], ["--output-base", "elsewhere"], ["--grid", "lr=1,2"]):
+        done = run_cli("--root", str(root), "--resume", *extra, cwd=root)
+        assert done.returncode == 2 and f"runall: error: {extra[0]}: a resumed run reruns" in done.stderr
+    assert (root / "count").read_text() == "1"
+
+
+def test_a_recorded_fail_fast_can_be_turned_off(make_repo) -> None:
+    root = make_repo({"scripts/train_a.py": "raise SystemExit(1)\n", "scripts/train_b.py": ARGPARSE_SCRIPT})
+    run_cli("--root", str(root), "--fail-fast", "--run-id", "ff", cwd=root)
+    first = {rec["id"]: rec["status"] for rec in json.loads((root / "runs/ff/manifest.json").read_text())["jobs"]}
+    assert first == {"a": "FAILED", "b": "CANCELLED"}
+    run_cli("--root", str(root), "--resume", "--no-fail-fast", cwd=root)
+    manifest = json.loads((root / "runs/ff/manifest.json").read_text())
+    assert {rec["id"]: rec["status"] for rec in manifest["jobs"]} == {"a": "FAILED", "b": "SUCCEEDED"}
+    assert manifest["options"]["fail_fast"] is False
+
+
+# -- item 4: exit codes CI can trust --------------------------------------------------------------------------
+
+def test_selections_that_leave_nothing_exit_2_with_suggestions(make_repo) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT, "runall.yaml":
+                      "jobs:\n  - script: scripts/train_a.py\n    tags: [fast]\n"})
+    for args, words in ((["--tag", "fats"], "did you mean fast"), (["-k", "nomatch"], "ids: a"),
+                        (["--exclude", "*"], "ids: a")):
+        done = run_cli("--root", str(root), "--list", *args, cwd=root)
+        assert done.returncode == 2 and words in done.stderr, (args, done.stderr)
+
+
+def test_contradictions_and_bad_inspect_targets_exit_2(make_repo) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT, "notes.txt": "hello"})
+    for args in (["--list", "--dry-run"], ["--mlflow", "--no-mlflow", "--list"], ["--inspect", "nope.py"],
+                 ["--inspect", "notes.txt"], ["--status", "--resume"]):
+        done = run_cli("--root", str(root), *args, cwd=root)
+        assert done.returncode == 2 and done.stderr.startswith("runall: error: "), (args, done.stderr)
+
+
+def test_format_json_on_a_run_prints_the_report_on_stdout(make_repo) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT})
+    done = run_cli("--root", str(root), "--format", "json", cwd=root)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0 and report["status"] == "succeeded" and report["jobs"][0]["id"] == "a"
+    assert "SUCCEEDED" in done.stderr                                      # progress went to stderr
+
+
+# -- item 5: one precedence rule, shown ------------------------------------------------------------------
+
+def test_list_verbose_shows_where_each_value_came_from(make_repo) -> None:
+    root = make_repo({"scripts/train_a.py": ARGPARSE_SCRIPT,
+                      "runall.yaml": "jobs:\n  - script: scripts/train_a.py\n    timeout: 600\n"})
+    (root / "pyproject.toml").write_text("[tool.runall]\ntimeout = 100\nretries = 2\n")
+    done = run_cli("--root", str(root), "--list", "-v", "--retries", "1", cwd=root)
+    lines = done.stdout.splitlines()
+    assert any(line.split()[:3] == ["--timeout", "100.0", f"{root / 'pyproject.toml'}:2:"] for line in lines)
+    assert any(line.split() == ["--retries", "1", "--retries"] for line in lines)
+    assert "a timeout=600.0" in done.stdout
