@@ -201,7 +201,8 @@ class LiveReporter:
                               get_renderable=self.render, transient=True)
             self._live.start(refresh=True)
             atexit.register(self._stop)
-        if self.commands is not None and event.status is JobStatus.RUNNING and event.job_id in self.commands:
+        if (self.commands is not None and event.status is JobStatus.RUNNING and not event.stopping
+                and event.job_id in self.commands):
             self._live.console.print(Text(f"{clean(event.job_id)}: $ {clean(shlex.join(self.commands[event.job_id]))}"))
 
     def on_finish(self, result: RunResult) -> None:
