@@ -54,10 +54,11 @@ def make_repo(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """`python run_all_training.py ARGS` in a real subprocess (`env` adds to the environment)."""
+            env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess:
+    """`python run_all_training.py ARGS` in a real subprocess (`env` adds to the environment; None removes)."""
+    merged = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
     return subprocess.run([sys.executable, str(SHIM), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+                          text=True, timeout=timeout, env=merged)
 
 
 def as_manifest(run_dir: Path, data: dict) -> "Manifest":

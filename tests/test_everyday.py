@@ -4,6 +4,7 @@ that does what it says, exit codes CI can trust, one precedence rule."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -148,3 +149,55 @@ def test_list_verbose_shows_where_each_value_came_from(make_repo) -> None:
     assert any(line.split()[:3] == ["--timeout", "100.0", f"{root / 'pyproject.toml'}:2:"] for line in lines)
     assert any(line.split() == ["--retries", "1", "--retries"] for line in lines)
     assert "a timeout=600.0" in done.stdout
+
+
+# -- item 3: GPUs and threads by default -------------------------------------------------------------------
+
+ENV_DUMP = ("import json, os, sys, time\n"
+            "if __name__ == '__never__':\n    import torch    # seen by runall, never imported\n"
+            "os.makedirs('env', exist_ok=True)\n"
+            "json.dump(dict(os.environ), open(os.path.join('env', os.path.basename(sys.argv[0]) + '.json'), 'w'))\n"
+            "time.sleep(0.5)\n")
+
+
+def fake_gpus(tmp_path: Path, count: int) -> dict[str, str | None]:
+    """An `nvidia-smi` on PATH that lists `count` GPUs, and no CUDA_VISIBLE_DEVICES."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    smi = bin_dir / "nvidia-smi"
+    smi.write_text("#!/bin/sh\n" + "".join(f"echo {i}\n" for i in range(count)))
+    smi.chmod(0o755)
+    return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "CUDA_VISIBLE_DEVICES": None}
+
+
+def envs(root: Path) -> dict[str, dict[str, str]]:
+    return {p.name.removeprefix("train_").removesuffix(".py.json"): json.loads(p.read_text())
+            for p in (root / "env").iterdir()}
+
+
+def test_parallel_jobs_get_a_share_of_cores_and_gpu_jobs_a_gpu_each(make_repo, tmp_path: Path) -> None:
+    plain = ENV_DUMP.replace("    import torch", "    pass")
+    root = make_repo({"train_gpu1.py": ENV_DUMP, "train_gpu2.py": ENV_DUMP, "train_cpu.py": plain})
+    env = fake_gpus(tmp_path, 2)
+    done = run_cli("--root", str(root), "--parallel", "--max-workers", "3", cwd=root, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    seen = envs(root)
+    assert sorted(seen[j]["CUDA_VISIBLE_DEVICES"] for j in ("gpu1", "gpu2")) == ["0", "1"]
+    assert seen["cpu"]["CUDA_VISIBLE_DEVICES"] == ""
+    cores = len(os.sched_getaffinity(0))
+    assert {e["OMP_NUM_THREADS"] for e in seen.values()} == {str(max(1, cores // 3))}
+    dry = run_cli("--root", str(root), "--dry-run", "-v", "--parallel", "--max-workers", "3", cwd=root, env=env)
+    assert "gpu1: " in dry.stdout and "1 GPU(s), assigned when free, uses a GPU framework" in dry.stdout
+
+
+def test_a_serial_job_sees_every_gpu_and_core_unless_it_opts_out(make_repo, tmp_path: Path) -> None:
+    root = make_repo({"train_gpu.py": ENV_DUMP, "train_off.py": ENV_DUMP,
+                      "runall.yaml": "jobs:\n  - script: train_off.py\n    gpus: 0\n"})
+    env = fake_gpus(tmp_path, 2)
+    env["CUDA_VISIBLE_DEVICES"] = "0,1"
+    done = run_cli("--root", str(root), cwd=root, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    seen = envs(root)
+    assert seen["gpu"]["CUDA_VISIBLE_DEVICES"] == "0,1"                    # untouched: every GPU
+    assert seen["gpu"]["OMP_NUM_THREADS"] == str(len(os.sched_getaffinity(0)))
+    assert seen["off"]["CUDA_VISIBLE_DEVICES"] == ""                       # gpus: 0

@@ -243,6 +243,22 @@ def show_list(work: Plan, inv: Invocation) -> Any:
     return 0
 
 
+def frameworks(work: Plan, inv: Invocation) -> Plan:
+    """Note which jobs use a GPU framework (read from their imports): what a run or a dry run
+    needs to share out GPUs, and `--list` does not."""
+    if work.resumed is None and (inv.value("dry_run") or not inv.value("list")):
+        from runall.plan.frameworks import uses_gpu_framework
+        from runall.plan.sources import Sources
+
+        sources = Sources(inv.root)
+        found: dict[str, bool] = {}
+        for job in work.jobs:
+            if job.script not in found:
+                found[job.script] = uses_gpu_framework(sources, inv.root / job.script)
+            job.gpu_framework = found[job.script]
+    return work
+
+
 def dry_run(work: Plan, inv: Invocation) -> Any:
     """`--dry-run`: what each job would run (or submit), without running anything."""
     if not inv.value("dry_run"):
@@ -273,7 +289,7 @@ def sources(inv: Invocation) -> list[tuple[str, Any, str]]:
 
 
 PER_JOB = ("timeout", "retries")     # run-wide options a job file may also set per job
-TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, plan, show_list, dry_run, execute)
+TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, plan, show_list, frameworks, dry_run, execute)
 
 
 def run_tasks(inv: Invocation) -> int:

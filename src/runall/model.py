@@ -46,8 +46,8 @@ class Job:
     roles: dict[str, str | None] = field(default_factory=dict)  # role -> option string used
     flags_known: bool = True
     env: dict[str, str] = field(default_factory=dict)       # extra environment variables
-    cpus: int = 1
-    gpus: int = 0
+    cpus: int | None = None          # None: its share of the cores (all of them, serially)
+    gpus: int | None = None          # None: one when it uses a GPU framework in a parallel run (see resources)
     memory: int | None = None        # bytes; None = no reservation
     timeout: float | None = None     # seconds; None = no limit
     retries: int | None = None      # None: the run's --retries / [tool.runall] retries
@@ -57,6 +57,7 @@ class Job:
     after: list[str] = field(default_factory=list)          # ids that must succeed first
     source: str = "discovered"       # "discovered" or "config"
     params: dict[str, Any] = field(default_factory=dict)    # grid values and declared args
+    gpu_framework: bool = False      # its code imports torch, JAX, TensorFlow, ... (plan.frameworks)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, used by previews and the run manifest."""

@@ -193,6 +193,7 @@ class JobRecord:
     end: str | None = None
     duration: float | None = None
     pid: int | None = None
+    cpus: int | None = None                  # the cores (and thread cap) the attempt was given
     gpu_ids: list[str] | None = None
     log: str | None = None                   # relative to the run directory
     peak_rss: int | None = None
@@ -212,7 +213,7 @@ class JobRecord:
         """The JSON form: one line of manifest.json."""
         return {"id": self.job.id, "status": self.status.value, "attempts": self.attempts, "argv": self.job.argv,
                 "exit_code": self.exit_code, "signal": self.signal, "reason": self.reason, "start": self.start,
-                "end": self.end, "duration": self.duration, "pid": self.pid, "gpu_ids": self.gpu_ids,
+                "end": self.end, "duration": self.duration, "pid": self.pid, "cpus": self.cpus, "gpu_ids": self.gpu_ids,
                 "log": self.log, "output_dir": self.job.output_dir, "peak_rss": self.peak_rss,
                 "metrics": self.metrics, "backend_ref": self.backend_ref,
                 "history": [a.to_dict() for a in self.history], "job": self.job.to_dict()}
@@ -224,7 +225,7 @@ class JobRecord:
                    **plain, history=[Attempt.from_dict(a) for a in data.get("history") or []])
 
 
-_RECORD_SCALARS = ("exit_code", "signal", "reason", "start", "end", "duration", "pid", "gpu_ids", "log",
+_RECORD_SCALARS = ("exit_code", "signal", "reason", "start", "end", "duration", "pid", "cpus", "gpu_ids", "log",
                    "peak_rss", "metrics", "backend_ref")
 
 
@@ -307,11 +308,14 @@ class Manifest:
 
     # -- transitions -------------------------------------------------------------------------
 
-    def begin_attempt(self, job_id: str, number: int, log: str, start: float, gpu_ids: Sequence[str]) -> None:
-        """PENDING -> RUNNING: attempt `number` is being started; last attempt's outcome cleared."""
+    def begin_attempt(self, job_id: str, number: int, log: str, start: float, gpu_ids: Sequence[str] | None,
+                      cpus: int | None = None) -> None:
+        """PENDING -> RUNNING: attempt `number` is being started; last attempt's outcome cleared.
+        `gpu_ids` None: the attempt sees every GPU (nothing pinned)."""
         self._change(job_id, status=JobStatus.RUNNING, attempts=number, start=iso(start), end=None,
                      duration=None, exit_code=None, signal=None, reason=None, peak_rss=None, metrics=None,
-                     log=log, gpu_ids=list(gpu_ids), pid=None, backend_ref=None)
+                     log=log, cpus=cpus, gpu_ids=None if gpu_ids is None else list(gpu_ids), pid=None,
+                     backend_ref=None)
 
     def launched(self, job_id: str, pid: int | None, backend_ref: dict[str, Any] | None) -> None:
         """The backend has the attempt: where to find it again."""

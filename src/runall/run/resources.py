@@ -1,4 +1,11 @@
-"""What the machine offers (slots, CPUs, GPU ids, memory) and what each running job holds."""
+"""What the machine offers (slots, CPUs, GPU ids, memory) and what each running job holds.
+
+The default rule, for jobs that declare no `cpus`/`gpus`: serially, a job sees every core and
+GPU the orchestrator sees (thread caps at the core count, CUDA_VISIBLE_DEVICES untouched). In
+parallel, each job's thread cap is its share of the cores (cores // workers), and a job whose
+code uses a GPU framework gets one GPU of its own when the machine has GPUs, waiting for a free
+one; other jobs see no GPU. A declared `gpus: N` takes N GPUs (`gpus: 0`: none), `cpus: N` N cores.
+"""
 
 from __future__ import annotations
 
@@ -31,11 +38,40 @@ class Capacity:
 
 @dataclass(frozen=True)
 class Allocation:
-    """What one started job holds until it ends."""
+    """What one started job holds until it ends; `pin_gpus` False: it sees every GPU (serial)."""
 
     cpus: int
     gpu_ids: tuple[str, ...]
     memory: int
+    pin_gpus: bool = True
+
+
+def cpu_share(capacity: Capacity) -> int:
+    """The cores a job without `cpus` takes: its share (at least one)."""
+    return max(1, capacity.cpus // max(1, capacity.slots))
+
+
+def wanted(job: Job, capacity: Capacity) -> tuple[int, int, bool]:
+    """(cpus, gpus, pin_gpus) a job takes under the default rule (module docstring)."""
+    cpus = job.cpus if job.cpus is not None else cpu_share(capacity)
+    if job.gpus is not None:
+        return cpus, job.gpus, True
+    if capacity.slots == 1:
+        return cpus, 0, False
+    return cpus, 1 if job.gpu_framework and capacity.gpu_ids else 0, True
+
+
+def describe(job: Job, capacity: Capacity) -> str:
+    """What a job gets, in words (`--dry-run -v`)."""
+    cpus, gpus, pin = wanted(job, capacity)
+    if not capacity.gpu_ids and not gpus:
+        gpu_text = "no GPU on this machine"
+    elif not pin:
+        gpu_text = "every GPU"
+    else:
+        gpu_text = f"{gpus} GPU(s), assigned when free" if gpus else "no GPU (CUDA_VISIBLE_DEVICES='')"
+    framework = ", uses a GPU framework" if job.gpu_framework else ""
+    return f"{cpus} core(s), {cpus} thread(s), {gpu_text}{framework}"
 
 
 def cpu_count() -> int:
@@ -83,8 +119,9 @@ def detect_capacity(slots: int, gpus: int | None) -> Capacity:
 def check_jobs(jobs: Iterable[Job], capacity: Capacity) -> None:
     """Raise UsageError for the first job that asks for more than the machine has."""
     for job in jobs:
-        for what, asked, has in (("cpus", job.cpus, capacity.cpus),
-                                 ("gpus", job.gpus, len(capacity.gpu_ids)),
+        cpus, gpus, _ = wanted(job, capacity)
+        for what, asked, has in (("cpus", cpus, capacity.cpus),
+                                 ("gpus", gpus, len(capacity.gpu_ids)),
                                  ("memory", job.memory or 0, capacity.memory)):
             if asked < 0:
                 raise UsageError(f"{what} must not be negative, got {asked}", where=f"job {job.id}")
@@ -104,7 +141,8 @@ class ResourcePool:
         self.capacity = capacity
         self._available_memory = available_memory
         self._slots = capacity.slots
-        self._cpus = capacity.cpus
+        # More workers than cores: each default job still gets one core's worth, all at once.
+        self._cpus = max(capacity.cpus, cpu_share(capacity) * capacity.slots)
         self._gpus = list(capacity.gpu_ids)
         self._memory = capacity.memory
 
@@ -118,17 +156,18 @@ class ResourcePool:
 
     def acquire(self, job: Job) -> Allocation | None:
         """Reserve the job's resources, or return None when they do not fit now."""
+        cpus, gpus, pin = wanted(job, self.capacity)
         memory = job.memory or 0
-        if not self.has_slot or job.cpus > self._cpus or job.gpus > len(self._gpus):
+        if not self.has_slot or cpus > self._cpus or gpus > len(self._gpus):
             return None
         if memory and self.busy and memory > min(self._memory, self._available_memory()):
             return None
-        gpu_ids = tuple(self._gpus[:job.gpus])
-        del self._gpus[:job.gpus]
+        gpu_ids = tuple(self._gpus[:gpus])
+        del self._gpus[:gpus]
         self._slots -= 1
-        self._cpus -= job.cpus
+        self._cpus -= cpus
         self._memory -= memory
-        return Allocation(job.cpus, gpu_ids, memory)
+        return Allocation(cpus, gpu_ids, memory, pin)
 
     def release(self, allocation: Allocation) -> None:
         self._slots += 1
@@ -141,7 +180,9 @@ class ResourcePool:
 
 def job_environment(job: Job, allocation: Allocation, thread_limits: bool = True) -> dict[str, str]:
     """Variables set for a job: its GPUs, thread caps matching its CPUs; the job's own env wins."""
-    env = {"CUDA_VISIBLE_DEVICES": ",".join(allocation.gpu_ids), "PYTHONUNBUFFERED": "1"}
+    env = {"PYTHONUNBUFFERED": "1"}
+    if allocation.pin_gpus:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(allocation.gpu_ids)
     if thread_limits:
         env.update({var: str(max(1, allocation.cpus)) for var in THREAD_VARS})
     env.update(job.env)

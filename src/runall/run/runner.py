@@ -193,7 +193,7 @@ class Runner:
                            self.options.thread_limits)
         start = self.clock.time()
         self.manifest.begin_attempt(job.id, number, spec.log_path.relative_to(self.manifest.run_dir).as_posix(),
-                                    start, allocation.gpu_ids)
+                                    start, allocation.gpu_ids if allocation.pin_gpus else None, allocation.cpus)
         try:
             handle = self.backend.start(spec)
         except OSError as exc:

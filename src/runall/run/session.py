@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence, TextIO
 import psutil
 
 from runall.backends import backend_class
-from runall.backends.base import Backend
+from runall.backends.base import Backend, shell_comment
 from runall.config import ExecutionOptions, ReportOptions
 from runall.errors import UsageError
 from runall.model import Job, JobStatus
@@ -31,7 +31,7 @@ from runall.record.history import expected_durations
 from runall.record.manifest import Manifest, iso, new_run_id, update_latest
 from runall.record.reports import json_report, write_reports
 from runall.run.events import Reporter
-from runall.run.resources import Allocation, Capacity, ResourcePool, check_jobs
+from runall.run.resources import Allocation, Capacity, ResourcePool, check_jobs, describe, wanted
 from runall.run.runner import Runner, job_token, launch_spec
 from runall.run.scheduler import Scheduler
 from runall.tracking.config import TrackingConfig
@@ -127,10 +127,20 @@ def preview(jobs: Sequence[Job], request: RunRequest) -> str:
     """`--dry-run`: what the backend would run or submit for each job's first attempt; RUN_ID
     stands for the run id unless `--run-id` names one."""
     backend = make_backend(request, jobs)
+    capacity = backend.capacity()
     run_id = request.run_id or "RUN_ID"
     run_dir = request.runs_dir / run_id
-    return backend.preview([launch_spec(run_dir, run_id, job, Allocation(job.cpus, (), job.memory or 0), 1,
-                                        request.root, request.execution.thread_limits) for job in jobs])
+    specs = []
+    for job in jobs:
+        cpus, gpus, pin = wanted(job, capacity)
+        allocation = Allocation(cpus, tuple(f"<gpu{i}>" for i in range(gpus)), job.memory or 0, pin)
+        specs.append(launch_spec(run_dir, run_id, job, allocation, 1, request.root, request.execution.thread_limits))
+    text = backend.preview(specs)
+    if request.report.verbose:
+        text += shell_comment(f"resources: {capacity.slots} at a time, {capacity.cpus} cores, "
+                              f"GPUs: {','.join(capacity.gpu_ids) or 'none'}") + "\n"
+        text += "".join(shell_comment(f"  {job.id}: {describe(job, capacity)}") + "\n" for job in jobs)
+    return text
 
 
 def status(manifest: Manifest, request: RunRequest, out: TextIO | None = None) -> int:

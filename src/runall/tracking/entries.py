@@ -57,7 +57,11 @@ def job_params(record: JobRecord) -> dict[str, str]:
     job = record.job
     params = argv_options(job.argv[2:])
     params.update({clean_key(k): _text(v) for k, v in job.params.items()})
-    params.update({f"resources.{k}": _text(getattr(job, k)) for k in RESOURCES if getattr(job, k) is not None})
+    given = {"cpus": record.cpus, "gpus": len(record.gpu_ids) if record.gpu_ids is not None else None}
+    for key in RESOURCES:               # declared, else what the attempt was given
+        value = getattr(job, key) if getattr(job, key) is not None else given.get(key)
+        if value is not None:
+            params[f"resources.{key}"] = _text(value)
     return {k: v[:MAX_PARAM_VALUE] for k, v in params.items()}
 
 

@@ -81,7 +81,7 @@ def _value(value: Any) -> str:
 def _job_values(job: Job) -> str:
     values = {"timeout": job.timeout, "retries": job.retries, "cpus": job.cpus, "gpus": job.gpus,
               "memory": job.memory, "priority": job.priority or None}
-    return " ".join(f"{k}={v}" for k, v in values.items() if v is not None and (k, v) not in (("cpus", 1), ("gpus", 0)))
+    return " ".join(f"{k}={v}" for k, v in values.items() if v is not None)
 
 
 def _print_table(jobs: Sequence[Job], out: TextIO) -> None:

@@ -118,8 +118,8 @@ class SlurmBackend:
 
     def capacity(self) -> Capacity:
         jobs = self.jobs.values()
-        return Capacity(self._max_workers or max(1, len(jobs)), max(1, sum(job.cpus for job in jobs)),
-                        tuple(str(i) for i in range(sum(job.gpus for job in jobs))),
+        return Capacity(self._max_workers or max(1, len(jobs)), max(1, sum(job.cpus or 1 for job in jobs)),
+                        tuple(str(i) for i in range(sum(job.gpus or 0 for job in jobs))),
                         max(1, sum(job.memory or 0 for job in jobs)))
 
     def preview(self, specs: Sequence[LaunchSpec]) -> str:

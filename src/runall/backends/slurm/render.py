@@ -52,7 +52,7 @@ def _sbatch_options(job: Job, spec: LaunchSpec, settings: SlurmSettings, depends
         f"--chdir={_directive_value(str(spec.cwd))}",
         f"--comment={_directive_value(spec.token)}",
         "--ntasks=1",
-        f"--cpus-per-task={job.cpus}",
+        f"--cpus-per-task={job.cpus or 1}",
     ]
     if job.gpus:
         options.append(f"--gres=gpu:{job.gpus}")
