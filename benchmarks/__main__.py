@@ -11,8 +11,8 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from . import (bench_discovery, bench_dispatch, bench_flags, bench_makespan, bench_memory, bench_startup,
-               bench_threads, flags_corpus)
+from . import (bench_discovery, bench_discovery_real, bench_dispatch, bench_flags, bench_makespan, bench_memory,
+               bench_startup, bench_threads, flags_corpus)
 from .common import REPO, Section, load1, prepare_environment, shown
 from .report import render
 
@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, Callable[[bool, Path], Section]] = {   # in the issue's or
     "dispatch": bench_dispatch.run,
     "makespan": bench_makespan.run,
     "discovery": bench_discovery.run,
+    "discovery_real": bench_discovery_real.run,
     "startup": bench_startup.run,
     "threads": bench_threads.run,
     "flags": bench_flags.run,

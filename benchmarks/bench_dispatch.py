@@ -27,7 +27,7 @@ def run(tiny: bool, work: Path) -> Section:
     tree = fresh_dir(work / "dispatch")
     (tree / "pyproject.toml").write_text("", encoding="utf-8")
     for i in range(jobs):
-        write_script(tree / f"train_j{i:03d}.py", "")          # exits at once
+        write_script(tree / f"train_j{i:03d}.py", "if __name__ == \"__main__\":\n    pass\n")  # exits at once
     argvs = job_argvs(tree)                                     # also fills the flag cache
     program, width = argvs[0][0], len(argvs[0]) - 1
     if any(argv[0] != program or len(argv) - 1 != width for argv in argvs):
@@ -45,7 +45,7 @@ def run(tiny: bool, work: Path) -> Section:
 
     cases = {"runall": time_runall,
              "xargs -P 2": lambda: time_command(xargs, cwd=tree, stdin=xargs_input)}
-    notes = [f"{jobs} jobs, each `{shown(argvs[0])}` (an empty script), run from the tree root; "
+    notes = [f"{jobs} jobs, each `{shown(argvs[0])}` (a script whose `__main__` block does nothing), run from the tree root; "
              "all three get exactly these argv lists (runall's own `--dry-run --format json`).",
              "runall has no quiet flag: its per-job status lines go to a temporary file, as does "
              "every tool's output (shown only if a command fails). runall also discovers the scripts (flag cache warm), writes a log per "

@@ -27,11 +27,12 @@ def run(tiny: bool, work: Path) -> Section:
         target="", met=None,
         headline=f"all roles: runall precision {pct(ours.precision)} recall {pct(ours.recall)}; "
                  f"naive precision {pct(naive.precision)} recall {pct(naive.recall)}",
-        commands=["python -m benchmarks --only flags   # runall.plan.flags (analyser.sniff_file + roles.roles_for), "
+        commands=["python -m benchmarks --only flags   # runall.plan.flags (analyse.sniff_file + roles.roles_for), "
                   "against labels.json"],
         table=score_table(scores),
         notes=["Truth: `roles` in tests/flag_corpus/labels.json, for all scripts, including those the "
-               "analyser must call unknown (fire, absl, docopt, hydra, ...): their missed roles count.",
+               "flags stage must call unknown (getopt, sys.argv, a parser from a module that is not there, ...): "
+               "their missed roles count.",
                "Naive rule: role present with its canonical spelling when that text occurs anywhere in "
                f"the file ({', '.join(f'`{s}`' for s in CANONICAL.values())}).",
                "A prediction is right only with the exact option string labelled; a wrong spelling "

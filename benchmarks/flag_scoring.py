@@ -22,7 +22,7 @@ Roles = Mapping[str, "str | None"]
 def runall_roles(path: Path) -> dict[str, str | None]:
     """What runall passes each role through: `roles_for(sniff_file(path))` (imported here, so that scoring
     alone does not depend on the flag stage's internals)."""
-    from runall.plan.flags.analyser import sniff_file
+    from runall.plan.flags.analyse import sniff_file
     from runall.plan.flags.roles import roles_for
     return roles_for(sniff_file(path))
 

@@ -4,11 +4,17 @@ Layout (`files` in all, counting every file written):
 
     pyproject.toml, .gitignore
     venv-py311/pyvenv.cfg + lib/python3.11/site-packages/...   `venv_files` files, some named train_*.py
-    projects/proj_NNN/train_<kind>.py                          `scripts` training scripts, all different
+    projects/proj_NNN/train_<kind>.py, run_<kind>_<n>.py       `scripts` training scripts, all different
+    projects/proj_NNN/src/{engine,loop}.py                     the training loop run_*.py reach
     projects/proj_NNN/{src,data,configs,tests}/...             the rest
 
 Every training script is a realistic argparse, click or HfArgumentParser script of about 60
 lines with its own defaults, so no two have the same content (the flag cache is by content).
+One in ten is named `run_<kind>_<n>.py`: discovery finds it by content only, its training call
+lying two imports away (`src/engine.py`, then `src/loop.py`). The ordinary Python files are
+mostly helper modules, with some that make discovery look harder: helpers with a training loop
+but no entry point, data tools with a `__main__` block and no training call, evaluation scripts,
+and Python configuration files (assignments only).
 All files get an mtime one day in the past, as in a checkout that is not being edited.
 """
 
@@ -135,16 +141,108 @@ def helper_{n}(values):
     return [v * {n} for v in values]
 '''
 
+RUN = '''"""Train the {kind} of project {project} (variant {n}) with the project's own loop."""
+import argparse
+
+from src.engine import fit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="{kind} {n}")
+    parser.add_argument("--epochs", type=int, default={e})
+    parser.add_argument("--output-dir", default="results/{project}/{kind}_{n}")
+    parser.add_argument("--lr", type=float, default={lr})
+    args = parser.parse_args()
+    fit(args.epochs, args.lr, args.output_dir)
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+ENGINE = '''"""The training driver of project {project}."""
+from src.loop import run_epoch
+
+
+def fit(epochs, lr, output_dir):
+    """Run `epochs` epochs; the loop lives in src/loop.py."""
+    history = [run_epoch(epoch, lr) for epoch in range(epochs)]
+    return {{"output_dir": output_dir, "history": history}}
+'''
+
+LOOP = '''"""One epoch of project {project}, in the shape of a torch loop."""
+
+
+def run_epoch(epoch, lr, model=None, optimizer=None, batches=()):
+    for batch in batches:
+        optimizer.zero_grad()
+        loss = model(batch)
+        loss.backward()
+        optimizer.step()
+    return epoch * lr
+'''
+
+TRAINING_HELPER = '''"""Training helpers {n} of project {project}: no entry point of their own."""
+
+
+def train_one_epoch_{n}(model, loader, optimizer):
+    model.train()
+    for batch in loader:
+        optimizer.zero_grad()
+        model(batch).backward()
+        optimizer.step()
+'''
+
+TOOL = '''"""Summarise the samples of project {project} (tool {n}): no training."""
+import argparse
+import csv
+
+
+def summarise(path):
+    with open(path, newline="") as handle:
+        return sum(1 for _ in csv.reader(handle))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("path")
+    print(summarise(parser.parse_args().path) * {n})
+'''
+
+EVALUATE = '''"""Evaluate a checkpoint of project {project} (script {n})."""
+import argparse
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--checkpoint", default="results/{project}/model_{n}.pt")
+    print(parser.parse_args().checkpoint)
+'''
+
+CONFIG = '''"""Settings {n} of project {project}."""
+epochs = {e}
+batch_size = 32
+learning_rate = 1e-3 * {e}
+layers = [64, 64, {n}]
+'''
+
 
 def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
     os.utime(path, (_OLD, _OLD))
 
 
+def found_by_content(index: int) -> bool:
+    """Whether training script `index` is a `run_*.py` found by its content, not its name."""
+    return index % 10 == 9
+
+
 def training_script(index: int, project: str, kind: str) -> str:
-    """A distinct realistic training script; every third is click and every seventh HF style."""
+    """A distinct realistic training script; every third is click and every seventh HF style,
+    except those found by content, which call the project's own loop."""
     values = dict(kind=kind, project=project, n=index, e=1 + index % 50, b=8 * (1 + index % 16),
                   lr=f"{1e-4 * (1 + index % 9):.4f}", h=64 * (1 + index % 8), d=index % 9)
+    if found_by_content(index):
+        return RUN.format(**values)
     if index % 7 == 6:
         return HF.format(**values)
     if index % 3 == 2:
@@ -158,11 +256,21 @@ def _filler(index: int, project: str) -> tuple[str, str]:
     kind = index % 4
     folder = ("src", "data", "configs", "tests")[kind]
     sub = f"{folder}/part_{index // (4 * PER_DIR):03d}"
+    values = dict(n=index, project=project, e=1 + index % 50)
     if kind == 0:
-        return f"{sub}/module_{index}.py", MODULE.format(n=index, project=project)
+        variant = (index // 4) % 20
+        if variant in (1, 2):
+            return f"{sub}/engine_{index}.py", TRAINING_HELPER.format(**values)
+        if variant in (3, 4):
+            return f"{sub}/stats_{index}.py", TOOL.format(**values)
+        if variant == 5:
+            return f"{sub}/evaluate_{index}.py", EVALUATE.format(**values)
+        return f"{sub}/module_{index}.py", MODULE.format(**values)
     if kind == 1:
         return f"{sub}/sample_{index}.csv", "id,value\n" + "".join(f"{i},{i * index}\n" for i in range(8))
     if kind == 2:
+        if (index // 4) % 4 == 0:
+            return f"{sub}/settings_{index}.py", CONFIG.format(**values)
         return f"{sub}/run_{index}.yaml", f"epochs: {index % 50}\nbatch_size: 32\nname: {project}-{index}\n"
     return f"{sub}/test_module_{index}.py", f"def test_{index}():\n    assert {index} == {index}\n"
 
@@ -186,21 +294,26 @@ def project_count(scripts: int) -> int:
 
 def generate(root: Path, files: int, scripts: int, venv_files: int) -> None:
     """Write the repository under `root` (which must not exist yet)."""
-    other = files - scripts - venv_files - 2
+    projects = project_count(scripts) if scripts >= len(KINDS) else 1
+    other = files - scripts - venv_files - 2 - 2 * projects
     if other < 0 or scripts < len(KINDS) or scripts % len(KINDS):
-        raise ValueError("need scripts a multiple of 10 and files >= scripts + venv_files + 2")
+        raise ValueError("need scripts a multiple of 10 and files >= scripts + venv_files + 2 + 2 per project")
     root.mkdir(parents=True)
     _write(root / "pyproject.toml", "[project]\nname = 'generated'\n")
     _write(root / ".gitignore", "*.pyc\n__pycache__/\n/results/\n")
     _venv(root / "venv-py311", venv_files)
-    projects = project_count(scripts)
     names = [f"proj_{p:03d}" for p in range(projects)]
     for project in names:
-        (root / "projects" / project).mkdir(parents=True)
+        (root / "projects" / project / "src").mkdir(parents=True)
+        _write(root / "projects" / project / "src" / "engine.py", ENGINE.format(project=project))
+        _write(root / "projects" / project / "src" / "loop.py", LOOP.format(project=project))
     for i in range(scripts):
         project = names[i % projects]
         kind = KINDS[(i // projects) % len(KINDS)]
-        name = f"train_{kind}.py" if i < projects * len(KINDS) else f"train_{kind}_{i}.py"
+        if found_by_content(i):
+            name = f"run_{kind}_{i}.py"
+        else:
+            name = f"train_{kind}.py" if i < projects * len(KINDS) else f"train_{kind}_{i}.py"
         _write(root / "projects" / project / name, training_script(i, project, kind))
     for i in range(other):
         project = names[i % projects]

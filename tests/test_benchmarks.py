@@ -88,7 +88,9 @@ def test_generated_repository_has_the_requested_size(tmp_path: Path) -> None:
     generate(tmp_path / "repo", files=300, scripts=20, venv_files=60)
     files = [p for p in (tmp_path / "repo").rglob("*") if p.is_file()]
     assert len(files) == 300
-    assert len([p for p in files if p.name.startswith("train_") and "venv-py311" not in p.parts]) == 20
+    scripts = [p for p in files if p.name.startswith(("train_", "run_")) and p.suffix == ".py"
+               and "venv-py311" not in p.parts]
+    assert len(scripts) == 20 and sum(p.name.startswith("run_") for p in scripts) == 2
     assert len([p for p in files if "venv-py311" in p.parts]) == 60
 
 
@@ -184,3 +186,23 @@ def test_corpus_scores_runall_inside_a_snapshot(tmp_path: Path, monkeypatch: pyt
     assert seed_row[2:5] == ["0%", "0%", "0.00"]
     train_row = next(row for row in section.details if row[1] == "train.py")
     assert train_row[5] == "wrong seed"
+
+
+def test_discovery_corpus_labels_are_well_formed() -> None:
+    from benchmarks.bench_discovery_real import LABELS
+    labels = json.loads(LABELS.read_text(encoding="utf-8"))
+    assert {"about", "rules", "repos"} <= set(labels)
+    repos = labels["repos"]
+    assert len(repos) >= 16 and sum(len(r["entry_points"]) for r in repos) >= 120
+    for entry in repos:
+        assert len(entry["commit"]) == 40 and entry["entry_points"] == sorted(set(entry["entry_points"]))
+        for call in entry["borderline"]:
+            assert call["why"] and call["taken"] == (call["path"] in entry["entry_points"]), call
+
+
+def test_discovery_real_skips_with_a_note_when_no_snapshot_is_here(tmp_path: Path, monkeypatch) -> None:
+    from benchmarks import bench_discovery_real
+    monkeypatch.setenv("RUNALL_SNAPSHOTS", str(tmp_path / "none"))
+    section = bench_discovery_real.run(True, tmp_path / "work")
+    assert section.met is None and section.target == "" and section.headline.startswith("skipped")
+    assert all(row[1] == "no snapshot" for row in section.table[1:]) and len(section.table) > 1

@@ -201,3 +201,18 @@ def test_a_serial_job_sees_every_gpu_and_core_unless_it_opts_out(make_repo, tmp_
     assert seen["gpu"]["CUDA_VISIBLE_DEVICES"] == "0,1"                    # untouched: every GPU
     assert seen["gpu"]["OMP_NUM_THREADS"] == str(len(os.sched_getaffinity(0)))
     assert seen["off"]["CUDA_VISIBLE_DEVICES"] == ""                       # gpus: 0
+
+
+# -- item 6: scripts that will fail are flagged before the run ---------------------------------------------
+
+def test_a_script_that_cannot_compile_is_flagged_by_list_and_dry_run(make_repo) -> None:
+    root = make_repo({"train_bad.py": "import torch\nif __name__ == '__main__':\n    loss.backward(\n",
+                      "train_ok.py": "print('ok')\n"})
+    for mode in ("--list", "--dry-run"):
+        done = run_cli("--root", str(root), mode, cwd=root)
+        assert done.returncode == 0
+        assert "runall: warning: bad will fail: train_bad.py: SyntaxError at line 3" in done.stderr
+    listed = run_cli("--root", str(root), "--list", cwd=root).stdout
+    assert "will fail: SyntaxError at line 3" in listed
+    jobs = {j["id"]: j for j in json.loads(run_cli("--root", str(root), "--list", "--format", "json").stdout)["jobs"]}
+    assert jobs["bad"]["will_fail"].startswith("SyntaxError at line 3") and jobs["ok"]["will_fail"] is None

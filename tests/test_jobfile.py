@@ -77,3 +77,28 @@ def test_parse_memory() -> None:
     assert parse_memory(1000) == 1000
     with pytest.raises(ValueError):
         parse_memory("-1G")
+
+
+def test_positional_args_overrides_and_override_style_flags(root: Path) -> None:
+    entry, = load(root, """\
+jobs:
+  - script: scripts/train_a.py
+    args: [config/train_small.py, 3]
+    overrides: ["trainer.max_epochs=3", "+model.depth=4"]
+    flags: {epochs: trainer.max_epochs, output_dir: hydra.run.dir, seed: --seed}
+""")
+    assert entry.fields["args"] == ["config/train_small.py", 3]
+    assert entry.fields["overrides"] == ["trainer.max_epochs=3", "+model.depth=4"]
+    assert entry.fields["flags"] == {"epochs": "trainer.max_epochs", "output_dir": "hydra.run.dir", "seed": "--seed"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("    overrides: [trainer.max_epochs]\n", "'trainer.max_epochs' is not an override of the form key=value"),
+    ("    overrides: {a: 1}\n", "must be a string or a list of strings"),
+    ("    args: [[1, 2]]\n", "as a list (positional arguments), must hold strings or numbers"),
+    ("    flags: {epochs: 'max epochs'}\n", "override key"),
+])
+def test_new_keys_are_checked(root: Path, text: str, message: str) -> None:
+    with pytest.raises(UsageError) as err:
+        load(root, "jobs:\n  - script: scripts/train_a.py\n" + text)
+    assert "runall.yaml:3" in str(err.value) and message in str(err.value)

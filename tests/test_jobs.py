@@ -1,4 +1,4 @@
-from runall.plan.flags.analyser import Option, ScriptFlags
+from runall.plan.flags.model import Option, ScriptFlags
 from runall.plan.jobs import GlobalValues, assign_ids, base_id, build_argv, build_jobs
 
 PY = "python"
@@ -93,3 +93,60 @@ def test_colliding_declared_ids_are_an_error() -> None:
     declared = [Declared("b/train_y.py", "runall.yaml", {"id": "x"}, 4)]
     with pytest.raises(UsageError, match=r"runall.yaml:4: job id 'x' is used twice"):
         build_jobs(scripts, GlobalValues(python=PY), declared=declared)
+
+
+# --- each framework's own syntax, and values that cannot be passed -------------------------------
+
+from runall.plan.flags.model import JOINED, OVERRIDE  # noqa: E402
+from runall.plan.jobs import render  # noqa: E402
+
+
+def test_render_in_each_syntax() -> None:
+    assert render("--epochs", 3) == ["--epochs", "3"]
+    assert render("--max_iters", 3, JOINED) == ["--max_iters=3"]
+    assert render("trainer.max_epochs", 3, OVERRIDE) == ["trainer.max_epochs=3"]
+    assert render("hydra.run.dir", "results/a@lr=0.1,x") == ["hydra.run.dir='results/a@lr=0.1,x'"]
+    assert render("hydra.run.dir", "results/my model") == ["hydra.run.dir='results/my model'"]
+    assert render("debug", True, OVERRIDE) == ["debug=true"]
+
+
+def test_a_hydra_script_gets_overrides_and_a_lightning_cli_script_fit() -> None:
+    values = GlobalValues(epochs=2, seed=1, output_base="out", python=PY)
+    hydra = ScriptFlags("train.py", "hydra", [Option((k,), syntax=OVERRIDE) for k in
+                                                ("trainer.max_epochs", "seed", "hydra.run.dir")])
+    lightning = ScriptFlags("cli.py", "lightning", [Option(("--trainer.max_epochs",)), Option(("--seed_everything",))],
+                            leading=("fit",))
+    jobs = build_jobs({"train.py": hydra, "cli.py": lightning}, values)
+    assert jobs[0].argv[2:] == ["trainer.max_epochs=2", "seed=1", "hydra.run.dir=out/train"]
+    assert jobs[1].argv[2:] == ["fit", "--trainer.max_epochs", "2", "--seed_everything", "1"]
+
+
+def test_positional_args_overrides_and_flags_from_the_job_file() -> None:
+    from runall.plan.jobfile import Declared
+
+    values = GlobalValues(epochs=5, python=PY)
+    scripts = {"train.py": ScriptFlags("train.py", "unknown")}
+    declared = [Declared("train.py", "runall.yaml", {
+        "args": ["config/shakespeare.py"], "overrides": ["model.depth=4", "trainer.max_epochs=9"],
+        "flags": {"epochs": "trainer.max_epochs", "seed": "--seed"}}, 2)]
+    job, = build_jobs(scripts, values, declared=declared)
+    assert job.argv[2:] == ["config/shakespeare.py", "model.depth=4", "trainer.max_epochs=9"]  # the override wins
+    values = GlobalValues(epochs=5, seed=3, python=PY)
+    job, = build_jobs(scripts, values, declared=[Declared("train.py", "runall.yaml", {
+        "flags": {"epochs": "trainer.max_epochs", "seed": "--seed"}}, 2)])
+    assert job.argv[2:] == ["trainer.max_epochs=5", "--seed", "3"] and job.dropped == {}
+
+
+def test_values_that_cannot_reach_a_job_are_recorded_with_why() -> None:
+    from runall.plan.jobfile import Declared
+
+    values = GlobalValues(epochs=2, batch_size=8, output_given=True, output_base="out", python=PY)
+    scripts = {"a.py": flags("a.py", "--epochs", "--lr"), "b.py": flags("b.py", known=False),
+               "c.py": flags("c.py", "--lr")}
+    declared = [Declared("c.py", "runall.yaml", {"args": {"epochs": 4}}, 3)]
+    a, b, c = build_jobs(scripts, values, declared=declared, cli_grid={"lr": ["1"]}, discovered=["a.py", "b.py"])
+    assert a.dropped == {"batch_size": "no batch size option", "output_dir": "no output dir option"}
+    unknown = "its options could not be read (see --inspect)"
+    assert b.dropped == {"epochs": unknown, "batch_size": unknown, "output_dir": unknown, "grid:lr": unknown}
+    assert "epochs" not in c.dropped and c.dropped["batch_size"] == "no batch size option"
+    assert a.to_dict()["dropped"] == a.dropped

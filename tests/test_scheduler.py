@@ -34,7 +34,7 @@ def test_order_priority_then_longest_then_list_order() -> None:
 
 
 def test_slots_and_cpus_limit_what_starts() -> None:
-    sched = Scheduler([job("a", cpus=2), job("b", cpus=2), job("c")], pool(slots=4, cpus=3))
+    sched = Scheduler([job("a", cpus=2), job("b", cpus=2), job("c")], pool(slots=3, cpus=3))
     started = sched.ready(0)
     assert ids(started) == ["a", "c"]                    # b does not fit in the one CPU left
     sched.finished(started[0][0], started[0][1], True)

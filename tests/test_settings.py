@@ -13,8 +13,15 @@ def load_settings(root: Path, *argv: str):
 
 def test_defaults_without_pyproject(tmp_path: Path) -> None:
     settings = load_settings(tmp_path)
-    assert settings.include == ("train_*.py",)
-    assert "training" in settings.legacy and settings.output_base == tmp_path.resolve() / "results"
+    assert settings.include == () and settings.legacy == () and settings.exclude == ()
+    assert settings.output_base == tmp_path.resolve() / "results"
+
+
+def test_command_line_patterns_add_to_pyproject_ones(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.runall]\ninclude = ["fit_*.py"]\nexclude = ["old"]\n')
+    settings = load_settings(tmp_path, "--include", "run_*.py", "--include", "x.py", "--exclude-path", "tmp")
+    assert settings.include == ("fit_*.py",) and settings.include_cli == ("run_*.py", "x.py")
+    assert settings.exclude == ("old",) and settings.exclude_cli == ("tmp",)
 
 
 def test_pyproject_then_overrides(tmp_path: Path) -> None:

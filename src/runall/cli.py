@@ -23,17 +23,17 @@ from runall.errors import EXIT_INTERRUPTED, UsageError
 from runall.model import Job
 from runall.options import BY_DEST, CONFLICTS, GROUPS, OPTIONS
 from runall.plan.checks import check_plan
-from runall.plan.discovery import discover
-from runall.plan.flags.analyser import ScriptFlags
+from runall.plan.discovery import Discovery, discover
 from runall.plan.flags.cache import FlagCache
-from runall.plan.flags.roles import merge_aliases, roles_for
+from runall.plan.flags.model import ScriptFlags
+from runall.plan.flags.roles import explain_roles, merge_aliases
 from runall.plan.grid import parse_grid_option
 from runall.plan.jobfile import load_jobfile
 from runall.plan.jobs import GlobalValues, build_jobs
 from runall.plan.selection import select
 from runall.plan.settings import Settings, settings_from
 from runall.view.guard import discard_output
-from runall.view.preview import print_inspect, print_list
+from runall.view.preview import drop_lines, print_inspect, print_list
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
         extra = dict(option.argparse)
         if "exclusive" in extra:
             name = extra.pop("exclusive")
-            target = exclusive.setdefault(name, target.add_mutually_exclusive_group())
+            if name not in exclusive:       # one group per name (setdefault would add an empty one each time)
+                exclusive[name] = target.add_mutually_exclusive_group()
+            target = exclusive[name]
         if extra.get("action") == "boolean_optional":
             extra["action"] = _OnOrOff
         if option.kind in ("int", "float") and "action" not in extra:
@@ -153,10 +155,10 @@ def inspect(previous: Any, inv: Invocation) -> Any:
             raise UsageError(f"{path}: no such file", where="--inspect")
         if path.suffix != ".py" and "python" not in _first_line(path):
             raise UsageError(f"{path}: not a Python file (.py, or a python #! line)", where="--inspect")
-    cache = FlagCache(None)
+    cache = FlagCache(None, inv.root)
     aliases = merge_aliases(inv.settings.aliases)
-    results = [cache.sniff(Path(path)) for path in inv.value("inspect")]
-    print_inspect(results, [roles_for(r, aliases) for r in results], inv.value("format"))
+    results = [sniff(cache, inv.settings, Path(path).resolve(), sys.executable) for path in inv.value("inspect")]
+    print_inspect(results, [explain_roles(r, aliases) for r in results], inv.value("format"))
     return 0
 
 
@@ -181,36 +183,83 @@ class Plan:
 
     jobs: list[Job]
     resumed: Any = None                 # the Manifest of the run being resumed
+    found: Discovery | None = None      # what discovery decided (not for a resume), for --why
 
 
 def plan(previous: Any, inv: Invocation) -> Plan | int:
     """The selected jobs: those the repository defines, or a run's unfinished ones (`--resume`)."""
     if inv.value("resume"):
         return resumed(inv)
-    return Plan(collect(inv))
+    jobs, found = collect(inv)
+    return Plan(jobs, found=found)
 
 
-def collect(inv: Invocation) -> list[Job]:
-    """Discovery, the job file, flags and jobs, then the selection: the jobs this command is about."""
+def collect(inv: Invocation) -> tuple[list[Job], Discovery]:
+    """Discovery, the job file, flags and jobs, then the selection: the jobs this command is about,
+    and discovery's decisions. Finding no job at all is an error saying what discovery looked at."""
     found = discover(inv.settings)
     for problem in found.problems:
         _warn(problem)
     declared = load_jobfile(inv.settings.config, inv.root)
     scripts = found.scripts + [d.script for d in declared if d.script not in found.scripts]
-    cache = FlagCache(inv.settings.cache_dir / "flags.json" if inv.settings.cache else None)
+    cache = FlagCache(inv.settings.cache_dir / "flags.json" if inv.settings.cache else None, inv.root)
+    values = global_values(inv)
+    with cache.reading():
+        flags: dict[str, ScriptFlags] = {script: sniff(cache, inv.settings, inv.root / script, values.python)
+                                         for script in scripts}
+    cache.save()
     for warning in cache.warnings:
         _warn(warning)
-    flags: dict[str, ScriptFlags] = {script: cache.sniff(inv.root / script) for script in scripts}
-    cache.save()
-    jobs = build_jobs(flags, global_values(inv), merge_aliases(inv.settings.aliases), declared,
-                      parse_grid_option(list(inv.value("grid"))), found.scripts)
-    return _selected(jobs, inv)
+    grid = parse_grid_option(list(inv.value("grid")))
+    jobs = build_jobs(flags, values, merge_aliases(inv.settings.aliases), declared, grid, found.scripts)
+    if not jobs:
+        if inv.value("list") or inv.value("why"):
+            show_list(Plan(jobs, found=found), inv)
+        raise UsageError(nothing_found(found, inv.root))
+    jobs = _selected(jobs, inv)
+    check_reach(jobs, grid, inv.settings.strict)
+    for job in jobs:
+        if job.will_fail:
+            _warn(f"{job.id} will fail: {job.script}: {job.will_fail}")
+    return jobs, found
+
+
+def nothing_found(found: Discovery, root: Path) -> str:
+    """Why no job came out of discovery: what was looked at and the commonest reasons."""
+    reasons = ", ".join(f"{count} {kind}" for kind, count in found.commonest())
+    return (f"no training scripts found under {root}: looked at {found.files_looked_at} Python file(s)"
+            + (f" ({reasons})" if reasons else "")
+            + "; `--list --why` shows every decision, `--include GLOB` takes entry points by name")
 
 
 def _selected(jobs: list[Job], inv: Invocation) -> list[Job]:
     jobs = select(jobs, inv.value("only"), inv.value("exclude"), inv.value("tag"), inv.value("keywords"))
     check_plan(jobs)            # what a run checks, a preview checks too
     return jobs
+
+
+def sniff(cache: FlagCache, settings: Settings, script: Path, python: str) -> ScriptFlags:
+    """A script's flags; with `--probe-help`, from its `--help` output when they cannot be read."""
+    flags = cache.sniff(script)
+    if settings.probe and not flags.known:
+        from runall.plan.flags.probe import probe_help
+
+        flags = cache.cached(script, f"help:{python}", lambda: probe_help(script, python, flags))
+    return flags
+
+
+def check_reach(jobs: list[Job], grid: Mapping[str, list[str]], strict: bool) -> None:
+    """Say which values given for every job cannot reach which selected job; exit 2 when a
+    `--grid NAME` reaches none of them, or (`--strict`) when any value is dropped."""
+    for name in grid:
+        if jobs and all(f"grid:{name}" in job.dropped for job in jobs):
+            raise UsageError(f"no selected script has option or role {name!r}", where=f"--grid {name}")
+    for line in drop_lines(jobs):
+        print(f"runall: note: {line}", file=sys.stderr)
+    missed = sum(bool(job.dropped) for job in jobs)
+    if strict and missed:
+        raise UsageError(f"values given for every job cannot reach {missed} selected job(s) (notes above); "
+                         "nothing was run", where="--strict")
 
 
 # Values that are part of a job's recorded command: a resumed run reruns those commands as they were.
@@ -236,10 +285,12 @@ def resumed(inv: Invocation) -> Plan | int:
 
 
 def show_list(work: Plan, inv: Invocation) -> Any:
-    """`--list`: the selected jobs (with `-v`, every setting and where its value came from)."""
-    if not inv.value("list"):
+    """`--list` (`--why` implies it): the selected jobs (with `-v`, every setting and where its
+    value came from; with `--why`, every file discovery looked at and why it was or was not taken)."""
+    if not (inv.value("list") or inv.value("why")):
         return work
-    print_list(work.jobs, inv.value("format"), sources(inv) if inv.value("verbose") else None)
+    why = work.found.decisions if inv.value("why") and work.found is not None else None
+    print_list(work.jobs, inv.value("format"), sources(inv) if inv.value("verbose") else None, why=why)
     return 0
 
 
@@ -309,7 +360,8 @@ def global_values(inv: Invocation) -> GlobalValues:
     return GlobalValues(
         epochs=inv.value("epochs"), folds=inv.value("folds"), batch_size=inv.value("batch_size"),
         seed=inv.value("seed"), data_path=inv.value("data_path"),
-        output_base=inv.settings.shown(inv.settings.output_base), extra_args=tuple(inv.value("extra_arg")))
+        output_base=inv.settings.shown(inv.settings.output_base), output_given=inv.cli.get("output_base") is not None,
+        extra_args=tuple(inv.value("extra_arg")))
 
 
 def run_request(inv: Invocation, manifest: Any = None) -> Any:

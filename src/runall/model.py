@@ -58,6 +58,8 @@ class Job:
     source: str = "discovered"       # "discovered" or "config"
     params: dict[str, Any] = field(default_factory=dict)    # grid values and declared args
     gpu_framework: bool = False      # its code imports torch, JAX, TensorFlow, ... (plan.frameworks)
+    dropped: dict[str, str] = field(default_factory=dict)   # value given for every job -> why it cannot reach this one
+    will_fail: str | None = None     # why its source cannot run ("SyntaxError at line 3: ..."), seen before the run
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, used by previews and the run manifest."""

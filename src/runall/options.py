@@ -55,6 +55,8 @@ OPTIONS: tuple[Option, ...] = (
        help="show the options and roles the flags stage sees in FILEs", argparse={"nargs": "+", "metavar": "FILE"}),
     _o("format", "--format", group="preview", default="text", choices=("text", "json"),
        help="output of --list, --dry-run and --inspect"),
+    _o("why", "--why", group="preview", kind="bool", default=False,
+       help="with --list: every file discovery looked at, taken or not, and why", argparse={"action": "store_true"}),
     # selection
     _o("only", "--only", group="selection", kind="list", help="run only these job ids or globs (e.g. 'alz*')",
        argparse={"nargs": "+", "action": "extend", "metavar": "ID"}),
@@ -80,15 +82,27 @@ OPTIONS: tuple[Option, ...] = (
        argparse={"action": "append", "metavar": "NAME=V1,V2"}),
     # discovery and configuration
     _o("roots", config="roots", group="discovery", kind="list", default=(".",)),
-    _o("include", config="include", group="discovery", kind="list", default=("train_*.py",)),
+    _o("include", config="include", group="discovery", kind="list", default=()),
     _o("exclude_paths", config="exclude", group="discovery", kind="list", default=()),
-    _o("legacy", config="legacy", group="discovery", kind="list", default=("training", "files/training")),
+    _o("legacy", config="legacy", group="discovery", kind="list", default=()),
+    _o("include_cli", "--include", group="discovery", kind="list", default=(),
+       help="take files matching GLOB whenever they are entry points, training call found or not; repeatable; "
+            "adds to [tool.runall] include", argparse={"action": "append", "metavar": "GLOB"}),
+    _o("exclude_cli", "--exclude-path", group="discovery", kind="list", default=(),
+       help="never take files under or matching GLOB; repeatable; adds to [tool.runall] exclude",
+       argparse={"action": "append", "metavar": "GLOB"}),
     _o("respect_gitignore", config="respect_gitignore", group="discovery", kind="bool", default=True),
     _o("aliases", config="aliases", group="discovery", kind="table", default=None),
     _o("config", "--config", group="discovery", kind="path", default="runall.yaml", config="config",
        help="job file, anywhere (default: runall.yaml in the repository)", argparse={"metavar": "FILE"}),
     _o("cache", "--no-cache", group="discovery", kind="bool", default=True, config="cache",
-       help="re-read every script's flags", argparse={"action": "store_false"}),
+       help="re-read every file (discovery and flags caches)", argparse={"action": "store_false"}),
+    _o("strict", "--strict", group="discovery", kind="bool", default=False, config="strict",
+       help="exit 2 before running anything when a value given for every job (--epochs, --grid, ...) "
+            "cannot reach a selected job", argparse={"action": "store_true"}),
+    _o("probe", "--probe-help", group="discovery", kind="bool", default=False, config="probe",
+       help="for scripts whose options cannot be read statically, run 'python SCRIPT --help' (20 s limit, "
+            "scratch folder, no GPU) and read its output", argparse={"action": "store_true"}),
     # execution
     _o("parallel", "--parallel", group="execution", kind="bool", default=False, config="parallel",
        help="run jobs concurrently (default: one at a time)", argparse={"action": "store_true"}),

@@ -103,12 +103,37 @@ def _env(value: Any) -> dict[str, str]:
     return {k: str(x) for k, x in result.items()}
 
 
+_OVERRIDE_KEY = re.compile(r"[A-Za-z_][\w.\-/@]*")
+
+
 def _flags(value: Any) -> dict:
-    result = _mapping(lambda v: isinstance(v, str) and v.startswith("-"), "role to option string")(value)
+    result = _mapping(lambda v: isinstance(v, str) and (v.startswith("-") or bool(_OVERRIDE_KEY.fullmatch(v))),
+                      "role to option string (--epochs) or override key (trainer.max_epochs)")(value)
     unknown = sorted(set(result) - set(ROLES))
     if unknown:
         raise ValueError(f"unknown role {unknown[0]!r} (roles: {', '.join(ROLES)})")
     return result
+
+
+def _args(value: Any) -> dict | list:
+    """Options (a mapping of option to value) or positional arguments (a list)."""
+    if isinstance(value, list):
+        if not all(_scalar(v) and not isinstance(v, (bool, list)) and v is not None for v in value):
+            raise ValueError("as a list (positional arguments), must hold strings or numbers")
+        return list(value)
+    return _options(_scalar, "option to a value, or a list of positional arguments")(value)
+
+
+def _overrides(value: Any) -> list:
+    """Hydra-style `key=value` items, appended to the command as they are."""
+    items = _str_list(value)
+    for item in items:
+        if "\0" in item:
+            raise ValueError(f"{item!r} holds a NUL character")
+        key, sep, _ = item.partition("=")
+        if not sep or not _OVERRIDE_KEY.fullmatch(key.lstrip("+~")):
+            raise ValueError(f"{item!r} is not an override of the form key=value (e.g. trainer.max_epochs=3)")
+    return items
 
 
 def _grid(value: Any) -> dict:
@@ -134,7 +159,8 @@ def _text(value: Any) -> str:
 FIELDS: dict[str, Callable[[Any], Any]] = {
     "id": _id,
     "name": _text,
-    "args": _options(_scalar, "option to a value"),
+    "args": _args,
+    "overrides": _overrides,
     "env": _env,
     "cpus": _number(int, 1),
     "gpus": _number(int, 0),

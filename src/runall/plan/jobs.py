@@ -11,12 +11,13 @@ from typing import Any, Mapping, Sequence
 
 from runall.errors import UsageError
 from runall.model import Job
-from runall.plan.flags.analyser import ScriptFlags
+from runall.plan.flags.model import JOINED, OVERRIDE, SEPARATE, ScriptFlags
 from runall.plan.flags.roles import DEFAULT_ALIASES, roles_for
 from runall.plan.grid import expand, member_suffix
 from runall.plan.jobfile import Declared
 
 VALUE_ROLES = ("epochs", "folds", "batch_size", "seed", "data_path")
+_PLAIN_OVERRIDE = re.compile(r"[\w./+\-:]*")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class GlobalValues:
     seed: int | None = None
     data_path: str | None = None
     output_base: str = "results"
+    output_given: bool = False       # --output-base given: a job without an output option is reported
     extra_args: tuple[str, ...] = ()
     python: str = field(default=sys.executable)
 
@@ -74,53 +76,97 @@ def folder_name(job_id: str) -> str:
     return name or "_"
 
 
-def option_for(key: str, roles: Mapping[str, str | None]) -> str:
-    """The option a declared argument becomes: a role through the script's own spelling."""
+def option_for(key: str, roles: Mapping[str, str | None], options: Sequence[str] = ()) -> str:
+    """The option a declared argument becomes: a role through the script's own spelling, an option
+    the script defines as is (a Hydra key like `trainer.max_epochs`), else `--key`."""
     if key.startswith("-"):
         return key
-    return roles.get(key) or f"--{key}"
+    return roles.get(key) or (key if key in options else f"--{key}")
 
 
-def _option_args(args: Mapping[str, Any], roles: Mapping[str, str | None]) -> list[str]:
+def render(option: str, value: Any, syntax: str = SEPARATE) -> list[str]:
+    """One value given to one option, in the script's own syntax: `--epochs 3`, `--max_iters=3`
+    (one argv item), or the Hydra override `trainer.max_epochs=3` (any spelling without dashes)."""
+    if syntax == OVERRIDE or not option.startswith("-"):
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        return [f"{option}={text if _PLAIN_OVERRIDE.fullmatch(text) else _quote_override(text)}"]
+    if syntax == JOINED:
+        return [f"{option}={value}"]
+    return [option, str(value)]
+
+
+def _quote_override(text: str) -> str:
+    """A Hydra override value quoted, so `=`, `,`, `@` and spaces stay part of it."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _option_args(args: Mapping[str, Any], roles: Mapping[str, str | None], options: Sequence[str],
+                 syntax: Mapping[str, str]) -> list[str]:
     """Declared arguments as options: `{"lr": 0.1, "amp": True}` -> `--lr 0.1 --amp`."""
     argv: list[str] = []
     for key, value in args.items():
-        option = option_for(key, roles)
-        if value is True:
+        option = option_for(key, roles, options)
+        style = syntax.get(option, SEPARATE)
+        if style == OVERRIDE or not option.startswith("-"):
+            if value is not None:
+                argv += render(option, value, OVERRIDE)
+        elif value is True:
             argv.append(option)
         elif value is False or value is None:
             continue
         elif isinstance(value, (list, tuple)):
             argv += [option, *map(str, value)]
         else:
-            argv += [option, str(value)]
+            argv += render(option, value, style)
     return argv
 
 
 def build_argv(script: str, roles: Mapping[str, str | None], values: GlobalValues,
-               output_dir: str | None, args: Mapping[str, Any] | None = None) -> list[str]:
+               output_dir: str | None, args: Mapping[str, Any] | None = None, *,
+               syntax: Mapping[str, str] | None = None, options: Sequence[str] = (),
+               leading: Sequence[str] = (), positional: Sequence[str] = (),
+               overrides: Sequence[str] = ()) -> list[str]:
     """The exact command for one job.
 
-    A global value is passed only through the option the script uses for that role, and never
-    to a script without one; declared `args` win over global values for the same option.
+    `python SCRIPT [leading] [positional] [role values] [declared args] [overrides] [extra args]`.
+    A global value is passed only through the option the script uses for that role, in that
+    option's syntax (`syntax`: spelling -> `separate`, `joined` or `override`), and never to a
+    script without one; declared `args` and `overrides` win over global values for the same option.
     """
-    args = args or {}
-    taken = {option_for(key, roles) for key in args}
-    argv = [values.python, script_argument(script)]
+    args, syntax = args or {}, syntax or {}
+    taken = {option_for(key, roles, options) for key in args} | {o.partition("=")[0].lstrip("+~") for o in overrides}
+    argv = [values.python, script_argument(script), *leading, *positional]
     for role in VALUE_ROLES:
         option, value = roles.get(role), values.role_value(role)
         if option and value is not None and option not in taken:
-            argv += [option, str(value)]
+            argv += render(option, value, syntax.get(option, SEPARATE))
     out_option = roles.get("output_dir")
     if out_option and output_dir and out_option not in taken:
-        argv += [out_option, output_dir]
-    return argv + _option_args(args, roles) + list(values.extra_args)
+        argv += render(out_option, output_dir, syntax.get(out_option, SEPARATE))
+    return argv + _option_args(args, roles, options, syntax) + list(overrides) + list(values.extra_args)
 
 
 def _applicable(grid: Mapping[str, list[Any]], roles: Mapping[str, str | None],
                 options: Sequence[str]) -> dict[str, list[Any]]:
     """The part of a command-line grid this script can take (a role it has, or an option it defines)."""
-    return {k: v for k, v in grid.items() if option_for(k, roles) in options}
+    return {k: v for k, v in grid.items() if option_for(k, roles, options) in options}
+
+
+def _dropped(flags: ScriptFlags, roles: Mapping[str, str | None], values: GlobalValues,
+             args: Mapping[str, Any], cli_grid: Mapping[str, list[Any]], grid: Mapping[str, list[Any]]) -> dict[str, str]:
+    """Each value given for every job that cannot reach this one -> why."""
+    unknown = "its options could not be read (see --inspect)"
+    dropped: dict[str, str] = {}
+    wanted = [role for role in VALUE_ROLES if values.role_value(role) is not None]
+    if values.output_given:
+        wanted.append("output_dir")
+    for role in wanted:
+        if not roles.get(role) and role not in args:
+            dropped[role] = unknown if not flags.known else f"no {role.replace('_', ' ')} option"
+    for name in cli_grid:
+        if name not in grid:
+            dropped[f"grid:{name}"] = unknown if not flags.known else f"no {name} option"
+    return dropped
 
 
 def make_jobs(job_id: str, script: str, flags: ScriptFlags, values: GlobalValues,
@@ -130,9 +176,18 @@ def make_jobs(job_id: str, script: str, flags: ScriptFlags, values: GlobalValues
     fields_ = dict(declared or {})
     roles = roles_for(flags, aliases, fields_.pop("flags", None))
     options = [s for option in flags.options for s in option.strings]
-    grid = {**fields_.pop("grid", {}), **_applicable(cli_grid or {}, roles, options)}
+    syntax = {s: o.syntax for o in flags.options for s in o.strings if o.syntax != SEPARATE}
+    syntax.update({o: OVERRIDE for o in roles.values() if o and not o.startswith("-")})
+    cli_grid = cli_grid or {}
+    applicable = _applicable(cli_grid, roles, options)
+    grid = {**fields_.pop("grid", {}), **applicable}
     base_args = fields_.pop("args", {})
+    positional: list[str] = []
+    if isinstance(base_args, list):
+        positional, base_args = [str(a) for a in base_args], {}
+    overrides = [str(o) for o in fields_.pop("overrides", [])]
     name = fields_.pop("name", None) or job_id
+    dropped = _dropped(flags, roles, values, base_args, cli_grid, applicable)
     jobs = []
     for combination in expand(grid):
         member_id = job_id + member_suffix(combination) if combination else job_id
@@ -140,10 +195,11 @@ def make_jobs(job_id: str, script: str, flags: ScriptFlags, values: GlobalValues
         args = {**base_args, **combination}
         jobs.append(Job(
             id=member_id, name=name, script=script,
-            argv=build_argv(script, roles, values, output_dir, args),
+            argv=build_argv(script, roles, values, output_dir, args, syntax=syntax, options=options,
+                            leading=flags.leading, positional=positional, overrides=overrides),
             output_dir=output_dir if roles.get("output_dir") else None,
-            options=options, roles=roles, flags_known=flags.known, params=args,
-            source="config" if declared is not None else "discovered", **fields_))
+            options=options, roles=roles, flags_known=flags.known, params=args, dropped=dict(dropped),
+            will_fail=flags.error, source="config" if declared is not None else "discovered", **fields_))
     return jobs
 
 

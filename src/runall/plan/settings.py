@@ -25,15 +25,19 @@ class Settings:
 
     root: Path
     roots: tuple[str, ...]
-    include: tuple[str, ...]
+    include: tuple[str, ...]            # files taken whenever they are entry points
     exclude: tuple[str, ...]
-    legacy: tuple[str, ...]
+    legacy: tuple[str, ...]             # like exclude; kept apart for old layouts
+    include_cli: tuple[str, ...]        # --include, added to include
+    exclude_cli: tuple[str, ...]        # --exclude-path, added to exclude
     respect_gitignore: bool
     output_base: Path                # absolute, anywhere
     runs_dir: Path                   # absolute, anywhere
     config: Path                     # the job file, absolute, anywhere
     aliases: Mapping[str, Sequence[str]]
     cache: bool
+    strict: bool = False       # a value given for every job that cannot reach a selected one is an error
+    probe: bool = False        # run `SCRIPT --help` for scripts whose options cannot be read statically
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the run manifest."""
@@ -69,8 +73,8 @@ def settings_from(root: Path, values: Mapping[str, Sourced]) -> Settings:
     """The plan settings for `root` from resolved values; discovery roots must stay inside it,
     output and run folders and the job file may be anywhere."""
     given = {_FIELDS.get(dest, dest): values[dest] for dest in
-             ("roots", "include", "exclude_paths", "legacy", "respect_gitignore", "output_base", "runs_dir",
-              "config", "aliases", "cache")}
+             ("roots", "include", "exclude_paths", "legacy", "include_cli", "exclude_cli", "respect_gitignore",
+              "output_base", "runs_dir", "config", "aliases", "cache", "strict", "probe")}
     if given["aliases"].value is not None:
         _check_aliases(given["aliases"])
     for value in given["roots"].value:

@@ -1,2 +1,7 @@
-"""The flags stage: the options each script accepts (`analyser`, by reading its source with
-`ast`), the roles they fill (`roles`), and a content-hash cache of the results (`cache`)."""
+"""The flags stage: which options each script accepts and the roles they fill.
+
+`analyse` reads a script and what it uses of its repository (`interpreter`, one module per
+framework under `frameworks/`, nothing imported or run); `roles` maps its options to roles;
+`cache` keeps results while every file they were read from is unchanged; `probe` reads
+`--help` output when asked to. `model` holds the plain results the later stages use.
+"""
