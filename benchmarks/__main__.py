@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import (bench_discovery, bench_discovery_real, bench_dispatch, bench_flags, bench_makespan, bench_memory,
-               bench_startup, bench_threads, flags_corpus)
+               bench_ray, bench_startup, bench_threads, flags_corpus)
 from .common import REPO, Section, load1, prepare_environment, shown
 from .report import render
 
@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[bool, Path], Section]] = {   # in the issue's or
     "threads": bench_threads.run,
     "flags": bench_flags.run,
     "memory": bench_memory.run,
+    "ray": bench_ray.run,
     "flags_real": flags_corpus.run,
 }
 HERE = Path(__file__).resolve().parent

@@ -388,7 +388,7 @@ def run_request(inv: Invocation, manifest: Any = None) -> Any:
     return session.RunRequest(
         root=inv.root, runs_dir=inv.runs_dir, execution=ExecutionOptions.from_values(values),
         report=report, backend=backend,
-        backend_settings=backend_class(backend).parse_settings(inv.project),
+        backend_settings=backend_class(backend).parse_settings(inv.project, values),
         tracking=resolve_tracking(values, inv.project, inv.root, recorded_tracking),
         run_id=values["run_id"].value, detach=values["detach"].value, settings=inv.settings.to_dict(),
         overrides={dest: inv.cli[dest] for dest in PER_JOB if inv.cli.get(dest) is not None},

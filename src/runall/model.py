@@ -49,6 +49,7 @@ class Job:
     cpus: int | None = None          # None: its share of the cores (all of them, serially)
     gpus: int | None = None          # None: one when it uses a GPU framework in a parallel run (see resources)
     memory: int | None = None        # bytes; None = no reservation
+    resources: dict[str, float] = field(default_factory=dict)   # custom resources (Ray), e.g. {"a100": 1}
     timeout: float | None = None     # seconds; None = no limit
     retries: int | None = None      # None: the run's --retries / [tool.runall] retries
     priority: int = 0                # higher starts first

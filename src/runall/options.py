@@ -132,7 +132,10 @@ OPTIONS: tuple[Option, ...] = (
     _o("runs_dir", "--runs-dir", group="execution", kind="path", default="runs", config="runs_dir",
        help="where run directories go, anywhere (default: runs in the repository)", argparse={"metavar": "DIR"}),
     _o("backend", "--backend", group="execution", default="local", config="backend", choices=NAMES,
-       help="where jobs run: local subprocesses or sbatch jobs on a Slurm cluster (default: local)"),
+       help="where jobs run: local subprocesses, sbatch jobs on a Slurm cluster or Ray tasks (default: local)"),
+    _o("ray_address", "--ray-address", group="execution",
+       help="with --backend ray: the cluster's head, host:port (default: RAY_ADDRESS, [tool.runall.ray] address, "
+            "else a local Ray instance started for the run)", argparse={"metavar": "ADDRESS"}),
     _o("detach", "--detach", group="execution", kind="bool", default=False,
        help="with --backend slurm: submit every job (dependencies as afterok) and exit; see --status",
        argparse={"action": "store_true"}),

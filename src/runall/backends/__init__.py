@@ -12,6 +12,7 @@ from typing import Any
 _REGISTRY = {
     "local": "runall.backends.local.backend:LocalBackend",
     "slurm": "runall.backends.slurm.backend:SlurmBackend",
+    "ray": "runall.backends.ray.backend:RayBackend",
 }
 NAMES = tuple(_REGISTRY)
 

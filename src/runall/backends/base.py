@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Protocol, Sequence, Ty
 from runall.model import Job, JobStatus
 
 if TYPE_CHECKING:
-    from runall.config import ExecutionOptions, Project
+    from runall.config import ExecutionOptions, Project, Sourced
     from runall.run.resources import Capacity
 
 TOKEN_VAR = "RUNALL_JOB_TOKEN"     # set in every attempt's environment: what finds its leftovers
@@ -95,8 +95,9 @@ class Backend(Protocol[H]):
     can_detach: ClassVar[bool]
 
     @classmethod
-    def parse_settings(cls, project: Project) -> Any:
-        """This backend's own settings (e.g. `[tool.runall.slurm]`), validated with located errors."""
+    def parse_settings(cls, project: Project, values: Mapping[str, Sourced]) -> Any:
+        """This backend's own settings (e.g. `[tool.runall.slurm]`), validated with located errors;
+        `values` holds every resolved option, for a backend's own flags (`--ray-address`)."""
         ...
 
     @classmethod

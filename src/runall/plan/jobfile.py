@@ -63,6 +63,16 @@ def _number(kind: type, minimum: float) -> Callable[[Any], Any]:
     return convert
 
 
+def _resources(value: Any) -> dict:
+    """Custom resources by name (`{a100: 1}`); cpus, gpus and memory have keys of their own."""
+    result = _mapping(lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and v > 0,
+                      "resource name to a number above 0")(value)
+    builtin = sorted(set(result) & {"CPU", "GPU", "memory", "cpus", "gpus"})
+    if builtin:
+        raise ValueError(f"{builtin[0]!r} is not a custom resource (use the cpus, gpus and memory keys)")
+    return result
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("must be true or false")
@@ -165,6 +175,7 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "cpus": _number(int, 1),
     "gpus": _number(int, 0),
     "memory": parse_memory,
+    "resources": _resources,
     "timeout": _number(float, 0.001),
     "retries": _number(int, 0),
     "priority": _number(int, -10**6),

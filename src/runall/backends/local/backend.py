@@ -16,7 +16,7 @@ import psutil
 
 from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, shell_comment, signal_name
 from runall.backends.local import containment, process_tree
-from runall.config import ExecutionOptions, Project
+from runall.config import ExecutionOptions, Project, Sourced
 from runall.model import Job
 from runall.run.resources import Capacity, cpu_count, detect_capacity
 
@@ -75,7 +75,7 @@ class LocalBackend:
         self._looked = 0.0                          # when orphans were last looked for
 
     @classmethod
-    def parse_settings(cls, project: Project) -> None:
+    def parse_settings(cls, project: Project, values: Mapping[str, Sourced]) -> None:
         return None
 
     @classmethod

@@ -17,7 +17,7 @@ from runall.backends.base import ExitInfo, LaunchSpec, shell_comment
 from runall.backends.slurm.parse import SACCT_FIELDS, SQUEUE_FORMAT, SlurmRecord, parse_sacct, parse_squeue
 from runall.backends.slurm.render import render_script
 from runall.backends.slurm.settings import SlurmSettings, parse_settings
-from runall.config import ExecutionOptions, Project
+from runall.config import ExecutionOptions, Project, Sourced
 from runall.model import Job, JobStatus
 from runall.run.resources import Capacity
 
@@ -93,7 +93,7 @@ class SlurmBackend:
     can_detach: ClassVar[bool] = True
 
     @classmethod
-    def parse_settings(cls, project: Project) -> SlurmSettings:
+    def parse_settings(cls, project: Project, values: Mapping[str, Sourced]) -> SlurmSettings:
         return parse_settings(project.table.get("slurm", {}), lambda table, key: project.where(key, table))
 
     @classmethod
