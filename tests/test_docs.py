@@ -36,6 +36,9 @@ FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)\s*$")
 MARKER = re.compile(r"^<!-- docs-test: (?P<what>skip|add (?P<args>.+?)|exit (?P<code>\d+)) \((?P<why>[^)]+)\) -->$")
 COMMAND_TIMEOUT = 300
 TRAILING_COMMENT = re.compile(r"\s+#.*$")
+# Never run from here: an address off this machine (no traffic leaves it), an install into the environment.
+REMOTE_ADDRESS = re.compile(r"\b(?!127\.)\d{1,3}(?:\.\d{1,3}){3}\b")
+INSTALL = re.compile(r"\bpip3? install\b(?!.*--dry-run)")
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,19 @@ def scratch_copy(dest: Path) -> Path:
     return dest
 
 
+def refusal(command: str) -> str | None:
+    """Why a documented command must not run here (mark its block `skip` or `add --dry-run`)."""
+    if address := REMOTE_ADDRESS.search(command):
+        return f"it names the address {address.group(0)}, off this machine"
+    if INSTALL.search(command):
+        return "it installs into the environment the tests run in"
+    return None
+
+
 def run_block(block: Block, root: Path, env: dict[str, str]) -> None:
+    for line, command in block.commands() if block.lang == "bash" else []:
+        why = refusal(command)
+        assert why is None, f"{block.path}:{line}: not run because {why}; add a docs-test marker: `{command}`"
     if block.lang == "python":
         steps = [(block.line, [sys.executable, "-c", block.text], "the python block")]
     else:
@@ -152,6 +167,21 @@ def test_markers_and_blocks_are_read_as_documented(tmp_path: Path) -> None:
     page.write_text("<!-- docs-test: skip -->\n```bash\nx\n```\n")
     with pytest.raises(AssertionError, match="page.md:1: malformed docs-test marker"):
         blocks(page)
+
+
+@pytest.mark.parametrize("command, refused", [
+    ("python run_all_training.py --backend ray --ray-address 10.0.0.5:6379", "the address 10.0.0.5"),
+    ("pip install 'runall[ray]'", "installs into the environment"),
+    ("pip install -e '.[mlflow]' --dry-run", None),
+    ("curl http://127.0.0.1:5000/ && python -m x --epochs 1.5", None),
+])
+def test_commands_that_would_leave_the_machine_or_change_it_are_refused(command: str, refused: str | None) -> None:
+    why = refusal(command)
+    assert (why is None) if refused is None else (refused in why)
+    block = Block("page.md", 1, "bash", command)
+    if refused:
+        with pytest.raises(AssertionError, match=f"page.md:2: not run because .*{re.escape(refused)}"):
+            run_block(block, Path("/nonexistent"), {})
 
 
 def test_the_documented_torch_pin_is_the_installed_cpu_build() -> None:
