@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Run every canonical training script in this repository: see TRAINING_USAGE.md."""
+import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "src"))
 
-from runall.cli import main  # noqa: E402
+from runall.entry import main  # noqa: E402
 
 raise SystemExit(main())

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import (bench_discovery, bench_discovery_real, bench_dispatch, bench_flags, bench_makespan, bench_memory,
-               bench_ray, bench_startup, bench_threads, flags_corpus)
+               bench_ray, bench_scale, bench_slurm, bench_startup, bench_threads, flags_corpus)
 from .common import REPO, Section, load1, prepare_environment, shown
 from .report import render
 
@@ -27,6 +27,8 @@ BENCHMARKS: dict[str, Callable[[bool, Path], Section]] = {   # in the issue's or
     "memory": bench_memory.run,
     "ray": bench_ray.run,
     "flags_real": flags_corpus.run,
+    "scale": bench_scale.run,
+    "slurm_array": bench_slurm.run,
 }
 HERE = Path(__file__).resolve().parent
 

@@ -76,8 +76,9 @@ def run(tiny: bool, work: Path) -> Section:
                "Cold means no cache (discovery's and the flags'): every Python file outside the virtual "
                "environment and the "
                "tests folders is read and hashed, those with an entry-point or training marker parsed, and "
-               "every script's flags sniffed. Warm reads no unchanged file (one stat each). The OS file cache "
-               "is warm in both cases (an untimed `--list` runs first).",
+               "every script's flags sniffed. Warm reads no unchanged file (one stat each): the listing "
+               "cache (runall/listcache.py) finds nothing it was made from changed and prints the stored "
+               "listing. The OS file cache is warm in both cases (an untimed `--list` runs first).",
                "Output goes to a temporary file (the plain-text table, since it is not a terminal)."],
         load=(start_load, end_load),
         raw={"files": files, "scripts": scripts, "venv_files": venv_files, "samples": samples})

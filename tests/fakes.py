@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 from runall.backends.base import ExitInfo, LaunchSpec
+from runall.model import JobStatus
 from runall.run.resources import Capacity
 
 
@@ -50,6 +51,7 @@ class Behaviour:
     exit_code: int = 0
     ignores_term: bool = False
     fails_to_start: bool = False
+    requeue_at: float | None = None     # the backend reports a requeue then; the attempt goes on
 
 
 @dataclass(eq=False)
@@ -59,6 +61,7 @@ class FakeHandle:
     ends_at: float
     info: ExitInfo
     ignores_term: bool
+    requeue_at: float | None = None
     pid: int | None = None
 
     def ref(self) -> dict[str, Any]:
@@ -89,13 +92,19 @@ class FakeBackend:
         self.calls.append((self.clock.now, "start", spec.job_id, spec.attempt))
         if behaviour.fails_to_start:
             raise OSError(f"cannot start {spec.job_id}")
+        requeue = None if behaviour.requeue_at is None else self.clock.now + behaviour.requeue_at
         return FakeHandle(spec.job_id, spec.attempt, self.clock.now + behaviour.duration,
-                          ExitInfo(behaviour.exit_code), behaviour.ignores_term)
+                          ExitInfo(behaviour.exit_code), behaviour.ignores_term, requeue)
 
     def poll(self, handles: Sequence[FakeHandle], timeout: float) -> list[tuple[FakeHandle, ExitInfo]]:
-        first = min(h.ends_at for h in handles)
+        first = min(min(h.ends_at, h.requeue_at or h.ends_at) for h in handles)
         self.clock.advance(min(timeout, first - self.clock.now))
-        return [(h, h.info) for h in handles if h.ends_at <= self.clock.now]
+        requeued = [h for h in handles if h.requeue_at is not None and h.requeue_at <= self.clock.now]
+        for handle in requeued:
+            handle.requeue_at = None
+            self.calls.append((self.clock.now, "requeue", handle.job_id, handle.attempt))
+        return [(h, ExitInfo(None, status=JobStatus.PREEMPTED, reason="requeued", requeued=True)) for h in requeued] + [
+            (h, h.info) for h in handles if h.ends_at <= self.clock.now and h not in requeued]
 
     def terminate(self, handle: FakeHandle) -> None:
         self.calls.append((self.clock.now, "terminate", handle.job_id, handle.attempt))

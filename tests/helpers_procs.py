@@ -148,6 +148,12 @@ def _job(pid_dir: Path, behaviour: str, args: list[str]) -> int:
         Path(args[0]).write_text(json.dumps(dict(os.environ)))
         time.sleep(float(args[1]) if len(args) > 1 else 0)
         return 0
+    if behaviour == "rank-env":               # rank-env DIR SECONDS: a launcher's rank: say who, dump env
+        rank = os.environ.get("RANK", "none")
+        print(f"rank {rank} of {os.environ.get('WORLD_SIZE')}", flush=True)
+        Path(args[0], f"rank{rank}.json").write_text(json.dumps({**os.environ, "time": time.time()}))
+        time.sleep(float(args[1]))
+        return 0
     if behaviour == "flaky":                  # flaky COUNTER_FILE FAILURES: fail the first N times
         counter = Path(args[0])
         n = int(counter.read_text()) if counter.exists() else 0

@@ -16,6 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+pytestmark = pytest.mark.timeout(900)      # the tiny run includes a Slurm array (queued on a shared cluster)
 
 from benchmarks import flags_corpus  # noqa: E402
 from benchmarks.__main__ import BENCHMARKS  # noqa: E402
@@ -30,7 +31,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict[s
     work = REPO / "benchmarks" / ".work" / f"test-{uuid.uuid4().hex[:8]}"
     done = subprocess.run([sys.executable, "-m", "benchmarks", "--size", "tiny", "--out", str(out / "RESULTS.md"),
                            "--json", str(out / "results.json"), "--work", str(work)],
-                          cwd=REPO, capture_output=True, text=True, timeout=280)
+                          cwd=REPO, capture_output=True, text=True, timeout=850)
     assert done.returncode == 0, done.stderr
     assert not work.exists()
     sections = {s["key"]: s for s in json.loads((out / "results.json").read_text(encoding="utf-8"))}
@@ -206,3 +207,20 @@ def test_discovery_real_skips_with_a_note_when_no_snapshot_is_here(tmp_path: Pat
     section = bench_discovery_real.run(True, tmp_path / "work")
     assert section.met is None and section.target == "" and section.headline.startswith("skipped")
     assert all(row[1] == "no snapshot" for row in section.table[1:]) and len(section.table) > 1
+
+
+def test_scale_reports_every_size_against_xargs(tiny_run: tuple[dict[str, dict[str, Any]], str]) -> None:
+    section = tiny_run[0]["scale"]
+    assert [row[0] for row in section["table"][1:]] == ["20", "60"]
+    for size in ("20", "60"):
+        raw = section["raw"][size]
+        assert len(raw["wall"]["runall"]) == len(raw["wall"]["xargs"]) == raw["reps"]
+        assert all(cpu > 0 for cpu in raw["cpu"]["runall"]) and all(p > 0 for p in raw["peak_mib"])
+
+
+def test_slurm_array_counts_its_sbatch_calls(tiny_run: tuple[dict[str, dict[str, Any]], str]) -> None:
+    section = tiny_run[0]["slurm_array"]
+    if section["met"] is None:
+        assert section["headline"].startswith("skipped: ")
+        return
+    assert section["raw"]["sbatch_calls"] <= 5 and section["raw"]["succeeded"] == section["raw"]["jobs"] == 6

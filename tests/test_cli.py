@@ -277,7 +277,8 @@ def test_cache_warnings_are_printed(make_repo) -> None:
 def test_help_lists_every_option_and_quiet_excludes_verbose() -> None:
     done = run_cli("--help")
     assert done.returncode == 0, done.stderr
-    assert all(flag in done.stdout for flag in ("--quiet", "--resume", "--strict", "--no-fail-fast"))
+    assert all(flag in done.stdout for flag in ("--quiet", "--resume", "--strict", "--no-fail-fast",
+                                                "--launcher", "--lineage"))
     both = run_cli("-q", "-v")
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runall.errors import UsageError
+from runall.errors import RecordError, UsageError
 from runall.model import Job, JobStatus
 from runall.record import manifest as manifest_mod
 from runall.record.history import expected_durations
@@ -82,9 +82,10 @@ def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
     monkeypatch.setattr(manifest_mod.os, "fsync", broken_fsync)
     m.mark("a", JobStatus.CANCELLED, "test")
-    with pytest.raises(OSError, match="disk on fire"):
+    with pytest.raises(RecordError, match="cannot write .*manifest.json: disk on fire"):
         m.save()
     assert m.path.read_text() == original
+    assert [p.name for p in m.run_dir.iterdir() if p.name.startswith(".")] == []
 
 
 def test_load_errors(tmp_path: Path) -> None:
@@ -141,3 +142,67 @@ def test_history_takes_latest_success(tmp_path: Path) -> None:
     assert expected_durations(tmp_path) == {"a": 20.0, "b/c": 7.0}
     assert expected_durations(tmp_path, max_runs=1) == {"a": 20.0}
     assert expected_durations(tmp_path / "missing") == {}
+
+
+# -- the journal: O(changed records) per save, read back by load, folded into manifest.json ----
+
+def wait_for_lines(path: Path, count: int, timeout: float = 5.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and len(lines := path.read_text().splitlines()) >= count:
+            return lines
+        time.sleep(0.01)
+    raise AssertionError(f"{path}: fewer than {count} lines after {timeout}s")
+
+
+def test_a_change_is_one_journal_line_whatever_the_run_size(tmp_path: Path) -> None:
+    many = [Job(id=f"j{i}", script="j.py", argv=["python", "j.py", "--i", str(i)]) for i in range(1000)]
+    m = Manifest.create(tmp_path / "big", many, root=tmp_path, meta={})
+    folded = m.path.read_text()
+    m.begin_attempt("j500", 1, "logs/j500.log", 1000.0, [])
+    m.save(wait=False)
+    m.set_meta(note="x")
+    m.save(wait=False)
+    journal = m.run_dir / manifest_mod.JOURNAL
+    lines = wait_for_lines(journal, 2)
+    assert [json.loads(line).get("id") for line in lines] == ["j500", None] and len(journal.read_bytes()) < 1000
+    assert m.path.read_text() == folded                                  # not rewritten for one change
+    back = Manifest.load(m.run_dir)
+    assert back.record("j500").status is JobStatus.RUNNING and back.meta["note"] == "x"
+    assert back.record("j499").status is JobStatus.PENDING
+
+    with open(journal, "a") as fh:                                      # a write torn by a crash
+        fh.write('{"seq": 99, "id": "j1", "status": "SUCC')
+    assert Manifest.load(m.run_dir).record("j1").status is JobStatus.PENDING
+
+    m.save()                                                            # folded: one complete file again
+    assert not journal.exists()
+    data = json.loads(m.path.read_text())
+    assert data["note"] == "x" and data["jobs"][500]["status"] == "RUNNING"
+    assert Manifest.load(m.run_dir).encode() == m.encode()
+
+
+def test_journal_lines_older_than_the_manifest_are_ignored(tmp_path: Path) -> None:
+    m = create(tmp_path)
+    m.begin_attempt("a", 1, "logs/a.log", 1000.0, [])
+    m.save(wait=False)
+    journal = m.run_dir / manifest_mod.JOURNAL
+    old = wait_for_lines(journal, 1)
+    m.end_attempt("a", JobStatus.SUCCEEDED, end=1001.0, exit_code=0)
+    m.save()
+    journal.write_text("\n".join(old) + "\n")     # as if the orchestrator died before removing it
+    assert Manifest.load(m.run_dir).record("a").status is JobStatus.SUCCEEDED
+
+
+def test_outcomes_read_states_without_records_and_follow_the_journal(tmp_path: Path) -> None:
+    m = create(tmp_path)
+    m.begin_attempt("a", 1, "logs/a.log", 1000.0, [])
+    m.end_attempt("a", JobStatus.SUCCEEDED, end=1004.0, exit_code=0)
+    m.save()
+    m.begin_attempt("b/c", 1, "logs/b.log", 1000.0, [])
+    m.save(wait=False)
+    wait_for_lines(m.run_dir / manifest_mod.JOURNAL, 1)
+    assert Manifest.outcomes(m.run_dir) == {"a": ("SUCCEEDED", 4.0), "b/c": ("RUNNING", None)}
+    (tmp_path / "other").mkdir()                       # a manifest in another layout: one line
+    (tmp_path / "other" / "manifest.json").write_text(json.dumps(m.to_dict()))
+    assert Manifest.outcomes(tmp_path / "other")["a"] == ("SUCCEEDED", 4.0)

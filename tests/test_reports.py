@@ -18,7 +18,7 @@ from runall.record.reports import SCHEMA_VERSION, json_report, write_reports
 
 REPORT_KEYS = {"schema", "schema_version", "run_id", "run_dir", "root", "status", "exit_code", "created", "finished",
                "duration", "counts", "jobs", "leaderboards", "grids"}
-JOB_KEYS = {"id", "status", "attempts", "required", "start", "end", "duration", "exit_code", "signal", "reason",
+JOB_KEYS = {"id", "status", "attempts", "required", "start", "end", "duration", "exit_code", "signal", "reason", "lineage",
             "argv", "log", "output_dir", "params", "tags", "metrics"}
 FAILING = 'import sys\nprint("loading data")\nprint("\\x1b[31mboom\\x1b[0m")\nsys.exit(3)\n'
 SCORED = ARGPARSE_SCRIPT + 'json.dump({"r2": 0.75, "mae": 2.5}, open(os.path.join(a.output_dir, "metrics.json"), "w"))\n'
@@ -79,7 +79,7 @@ def test_reports_of_a_failing_run(make_repo: Callable[[dict[str, str]], Path]) -
     report = json.loads((root / "out" / "report.json").read_text())
     assert report["status"] == "failed" and report["exit_code"] == 1
     assert report["counts"] == {"total": 2, "PENDING": 0, "RUNNING": 0, "SUCCEEDED": 1, "FAILED": 1, "TIMEOUT": 0,
-                                "CANCELLED": 0, "SKIPPED": 0}
+                                "PREEMPTED": 0, "CANCELLED": 0, "SKIPPED": 0}
     jobs = {job["id"]: job for job in report["jobs"]}
     assert jobs["scored"]["metrics"]["values"] == {"r2": 0.75, "mae": 2.5}
     assert jobs["scored"]["metrics"]["primary"] == "r2"

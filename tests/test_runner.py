@@ -135,3 +135,16 @@ def test_a_job_that_cannot_start_fails_without_a_retry_loop(tmp_path: Path) -> N
     record = runner.manifest.record("a")
     assert record.status is JobStatus.FAILED and record.reason == "cannot start a" and record.attempts == 2
     assert len(backend.made("start")) == 2 and backend.made("close")
+
+
+def test_a_requeued_attempt_is_preempted_and_the_next_one_goes_on_with_a_fresh_deadline(tmp_path: Path) -> None:
+    runner, backend, reporter = run(tmp_path, [job("long", timeout=8)], {"long": [Behaviour(duration=10, requeue_at=4)]})
+    rec = runner.manifest.record("long")
+    assert (rec.status, rec.attempts, rec.log) == (JobStatus.SUCCEEDED, 2, "logs/long.attempt2.log")
+    assert [(a.attempt, a.status, a.reason, a.log) for a in rec.history] == [
+        (1, JobStatus.PREEMPTED, "requeued", "logs/long.log"), (2, JobStatus.SUCCEEDED, None, "logs/long.attempt2.log")]
+    assert backend.made("start") == [(0.0, "long", 1)] and backend.made("terminate") == []   # 4 + 8 > 10: no timeout
+    assert [(e.status, e.attempt, e.will_retry) for e in reporter.events] == [
+        (JobStatus.RUNNING, 1, False), (JobStatus.PREEMPTED, 1, True), (JobStatus.RUNNING, 2, False),
+        (JobStatus.SUCCEEDED, 2, False)]
+    assert reporter.result.exit_code == 0

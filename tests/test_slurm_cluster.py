@@ -24,6 +24,7 @@ from runall.backends.base import ExitInfo, LaunchSpec
 from runall.backends.slurm.backend import Backoff, SlurmBackend, SlurmHandle
 from runall.backends.slurm.render import SlurmSettings
 from runall.model import Job
+from runall.record.manifest import Manifest
 from runall.run.events import JobStatus
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -99,7 +100,7 @@ def test_success_exit_code_log_and_environment(workdir: Path):
     handle = launch(backend, job, workdir)
     assert wait_all(backend, [handle], 60) == {"ok": ExitInfo(0, status=JobStatus.SUCCEEDED)}
     assert (workdir / "logs" / "ok.log").read_text() == f"hello hi there {workdir}\n"
-    assert "exec " in (workdir / "logs" / "ok.sbatch").read_text()
+    assert (workdir / "logs" / "ok.sbatch").read_text().endswith('exit "$runall_status"\n')
 
 
 def test_failing_exit_code(workdir: Path):
@@ -239,7 +240,12 @@ def test_cli_slurm_run_matches_a_local_run(make_repo):
         assert ((root / "runs/slurm/logs" / f"{job_id}.log").read_text()
                 == (root / "runs/local/logs" / f"{job_id}.log").read_text())
     token = slurm_manifest["token"]
-    assert token.startswith("slurm.") and f"#SBATCH --comment={token}/fake_ok" in (root / "runs/slurm/logs/fake_ok.sbatch").read_text()
+    assert token.startswith("slurm.")
+    (script,) = (root / "runs/slurm/logs").glob("*.sbatch")          # both went out as one array
+    text = script.read_text()
+    assert "#SBATCH --array=0-1\n" in text and f"#SBATCH --comment={token}/fake_*" in text
+    lines = script.with_suffix(".args").read_text().splitlines()
+    assert [line.split(" -- ")[1] for line in lines] == [f"{PY} scripts/train_fake_{n}.py" for n in ("bad", "ok")]
 
 
 def test_cli_dry_run_prints_batch_scripts_and_submits_nothing(make_repo):
@@ -247,8 +253,8 @@ def test_cli_dry_run_prints_batch_scripts_and_submits_nothing(make_repo):
                                                     '[tool.runall.slurm]\npartition = "nowhere"\n'})
     done = run_cli("--root", str(root), "--only", "fake*", "--dry-run", cwd=root)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count("#!/bin/bash") == 2 and "#SBATCH --partition=nowhere" in done.stdout
-    assert "#SBATCH --comment=RUN_ID/fake_ok" in done.stdout
+    assert done.stdout.count("#!/bin/bash") == 1 and "#SBATCH --partition=nowhere" in done.stdout
+    assert "#SBATCH --array=0-1\n" in done.stdout and "RUNALL_JOB_TOKEN=RUN_ID/fake_ok -- " in done.stdout
     assert not (root / "runs").exists()
 
 
@@ -262,8 +268,7 @@ def test_cli_ctrl_c_leaves_nothing_in_squeue(make_repo):
         while not (log.exists() and "started" in log.read_text()):
             assert time.monotonic() < deadline and proc.poll() is None, "the job never started"
             time.sleep(0.2)
-        manifest = json.loads((root / "runs/int/manifest.json").read_text())
-        slurm_id = manifest["jobs"][0]["backend_ref"]["slurm_job_id"]
+        slurm_id = Manifest.load(root / "runs/int").record("fake_long").backend_ref["slurm_job_id"]
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     finally:

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
@@ -149,6 +150,11 @@ def test_parent_and_child_runs(make_repo: Callable[[dict[str, str]], Path],
     assert good.data.tags["runall.script"] == "scripts/train_good.py"
     assert good.data.tags["runall.script_sha256"] == script_hash
     assert good.data.tags["runall.status"] == "SUCCEEDED" and good.data.tags["task"] == "classification"
+    lineage = {rec["id"]: rec["lineage"] for rec in manifest["jobs"]}["good"]
+    assert good.data.tags["runall.lineage_hash"] == lineage["hash"] and good.data.tags["runall.git_dirty"] == "false"
+    assert good.data.tags["runall.package.scikit-learn"] == metadata.version("scikit-learn")
+    assert good.data.tags["runall.freeze_sha256"] == manifest["environments"][lineage["environment"]]["freeze_sha256"]
+    assert good.data.params["env.OMP_NUM_THREADS"] == lineage["settings"]["env"]["OMP_NUM_THREADS"]
     assert float(good.data.tags["runall.duration_s"]) >= 0
     assert broken.data.tags["runall.status"] == "FAILED" and broken.data.tags["runall.exit_code"] == "3"
     assert sorted(a.path for a in client.list_artifacts(good.info.run_id)) == [

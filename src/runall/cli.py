@@ -9,6 +9,7 @@ invocation and returns the next input, or an exit code to stop with (nox's `task
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from dataclasses import dataclass
@@ -16,10 +17,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Mapping, Sequence
 
-from runall import __version__
+from runall import __version__, listcache
 from runall.config import (ExecutionOptions, Project, ReportOptions, Sourced, read_project, recorded_values,
                            resolve_values)
-from runall.errors import EXIT_INTERRUPTED, UsageError
+from runall.errors import EXIT_INTERRUPTED, RecordError, UsageError
 from runall.model import Job
 from runall.options import BY_DEST, CONFLICTS, GROUPS, OPTIONS
 from runall.plan.checks import check_plan
@@ -30,16 +31,36 @@ from runall.plan.flags.roles import explain_roles, merge_aliases
 from runall.plan.grid import parse_grid_option
 from runall.plan.jobfile import load_jobfile
 from runall.plan.jobs import GlobalValues, build_jobs
+from runall.plan.launchers import with_launcher
 from runall.plan.selection import select
 from runall.plan.settings import Settings, settings_from
 from runall.view.guard import discard_output
 from runall.view.preview import drop_lines, print_inspect, print_list
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, told the terminal's width (argparse would import shutil for it)."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_columns() - 2)
+
+
+def _columns() -> int:
+    """The terminal's width as `shutil.get_terminal_size` finds it: COLUMNS, the terminal, else 80."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 def build_parser() -> argparse.ArgumentParser:
     """All options, grouped by the stage that uses them; unset options stay None."""
     parser = argparse.ArgumentParser(
-        prog="run_all_training.py",
+        prog="run_all_training.py", formatter_class=_HelpFormatter,
         description="Discover every training script in a repository and run them all.")
     parser.add_argument("--version", action="version", version=f"runall {__version__}")
     groups: dict[str, Any] = {}
@@ -177,6 +198,28 @@ def status(previous: Any, inv: Invocation) -> Any:
     return _session().status(manifest, run_request(inv, manifest))
 
 
+def lineage(previous: Any, inv: Invocation) -> Any:
+    """`--lineage [RUN_ID] JOB` (`runall lineage ...`): what a job's model came from."""
+    if not inv.value("lineage"):
+        return previous
+    from runall.record.lineage import view
+    from runall.record.manifest import Manifest, resolve_run_dir
+    from runall.view.lineage import print_lineage
+
+    given = list(inv.value("lineage"))
+    if len(given) > 2:
+        raise UsageError(f"takes [RUN_ID] JOB, got {' '.join(given)!r}", where="--lineage")
+    run_id, job_id = given if len(given) == 2 else ("latest", given[0])
+    manifest = Manifest.load(resolve_run_dir(inv.runs_dir, run_id))
+    if job_id not in {rec.id for rec in manifest.records()}:
+        raise UsageError(f"run {manifest.run_id} has no job {job_id!r}", where="--lineage")
+    entry = view(manifest.meta, manifest.record(job_id).lineage)
+    if entry is None:
+        raise UsageError(f"run {manifest.run_id} recorded no lineage for {job_id!r}", where="--lineage")
+    print_lineage(manifest.run_id, job_id, entry, inv.value("format"))
+    return 0
+
+
 @dataclass(frozen=True)
 class Plan:
     """The jobs a command is about; for `--resume`, the run they belong to."""
@@ -211,12 +254,13 @@ def collect(inv: Invocation) -> tuple[list[Job], Discovery]:
     for warning in cache.warnings:
         _warn(warning)
     grid = parse_grid_option(list(inv.value("grid")))
-    jobs = build_jobs(flags, values, merge_aliases(inv.settings.aliases), declared, grid, found.scripts)
+    jobs = build_jobs(flags, values, merge_aliases(inv.settings.aliases), declared, grid, found.scripts,
+                      max_jobs=inv.value("max_jobs"))
     if not jobs:
         if inv.value("list") or inv.value("why"):
             show_list(Plan(jobs, found=found), inv)
         raise UsageError(nothing_found(found, inv.root))
-    jobs = _selected(jobs, inv)
+    jobs = _selected(with_launcher(jobs, inv.value("launcher")), inv)
     check_reach(jobs, grid, inv.settings.strict)
     for job in jobs:
         if job.will_fail:
@@ -290,7 +334,15 @@ def show_list(work: Plan, inv: Invocation) -> Any:
     if not (inv.value("list") or inv.value("why")):
         return work
     why = work.found.decisions if inv.value("why") and work.found is not None else None
-    print_list(work.jobs, inv.value("format"), sources(inv) if inv.value("verbose") else None, why=why)
+    shown = sources(inv) if inv.value("verbose") else None
+    if not listcache.recording():
+        print_list(work.jobs, inv.value("format"), shown, why=why)
+        return 0
+    out = io.StringIO()                   # kept by the listing cache, which records this command
+    print_list(work.jobs, inv.value("format"), shown, out, why=why)
+    sys.stdout.write(out.getvalue())
+    if inv.settings.cache and work.resumed is None:
+        listcache.keep(inv.root, out.getvalue(), sorted({str(inv.root / job.script) for job in work.jobs}))
     return 0
 
 
@@ -340,7 +392,8 @@ def sources(inv: Invocation) -> list[tuple[str, Any, str]]:
 
 
 PER_JOB = ("timeout", "retries")     # run-wide options a job file may also set per job
-TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, plan, show_list, frameworks, dry_run, execute)
+TASKS: tuple[Callable[[Any, Invocation], Any], ...] = (inspect, status, lineage, plan, show_list, frameworks,
+                                                        dry_run, execute)
 
 
 def run_tasks(inv: Invocation) -> int:
@@ -407,10 +460,13 @@ def resume_command(inv: Invocation) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `runall` and `run_all_training.py`; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["lineage"]:             # `runall lineage [RUN_ID] JOB`
+        argv[0] = "--lineage"
     args = build_parser().parse_args(argv)
     try:
         return run_tasks(configure(vars(args)))
-    except UsageError as exc:
+    except (UsageError, RecordError) as exc:
         print(f"runall: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # e.g. `--list | head`: the reader went away, nothing to report

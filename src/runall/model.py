@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -17,6 +17,7 @@ class JobStatus(str, enum.Enum):
     TIMEOUT = "TIMEOUT"
     CANCELLED = "CANCELLED"
     SKIPPED = "SKIPPED"
+    PREEMPTED = "PREEMPTED"          # the cluster took the attempt away (a requeued attempt ends so)
 
     @property
     def final(self) -> bool:
@@ -25,8 +26,11 @@ class JobStatus(str, enum.Enum):
 
     @property
     def retryable(self) -> bool:
-        """Only crashes and timeouts are retried."""
-        return self in (JobStatus.FAILED, JobStatus.TIMEOUT)
+        """Only crashes, timeouts and preemptions are retried."""
+        return self in (JobStatus.FAILED, JobStatus.TIMEOUT, JobStatus.PREEMPTED)
+
+
+LAUNCHERS = ("torchrun", "torch.distributed.run", "accelerate")   # `none`: the script's own interpreter
 
 
 @dataclass
@@ -61,13 +65,28 @@ class Job:
     gpu_framework: bool = False      # its code imports torch, JAX, TensorFlow, ... (plan.frameworks)
     dropped: dict[str, str] = field(default_factory=dict)   # value given for every job -> why it cannot reach this one
     will_fail: str | None = None     # why its source cannot run ("SyntaxError at line 3: ..."), seen before the run
+    launcher: str | None = None      # one of LAUNCHERS: the script runs as several processes
+    procs: int | None = None         # processes per node without GPUs (gloo); with gpus: one per GPU
+    nodes: int = 1                   # nodes of a cluster backend, one launcher per node
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, used by previews and the run manifest."""
-        return asdict(self)
+        """JSON-ready form, used by previews and the run manifest (lists and dicts copied)."""
+        return {name: _copied(getattr(self, name)) for name in _JOB_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Job":
         """Inverse of `to_dict`, ignoring keys this version does not know."""
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_JOB_FIELDS = tuple(f.name for f in fields(Job))
+
+
+def _copied(value: Any) -> Any:
+    """`value` with its containers copied, as `dataclasses.asdict` would (but without its cost)."""
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    return value

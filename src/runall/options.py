@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runall.backends import NAMES
+from runall.model import LAUNCHERS
 
 TRACKERS = ("mlflow", "none")
 
@@ -53,6 +54,9 @@ OPTIONS: tuple[Option, ...] = (
        help="print each job's exact command (or batch script) and exit", argparse={"action": "store_true"}),
     _o("inspect", "--inspect", group="preview", kind="list",
        help="show the options and roles the flags stage sees in FILEs", argparse={"nargs": "+", "metavar": "FILE"}),
+    _o("lineage", "--lineage", group="preview", kind="list",
+       help="[RUN_ID] JOB: print what a job's model came from (code, data, settings, environment) in a run (default: the "
+            "latest); also `runall lineage [RUN_ID] JOB`", argparse={"nargs": "+", "metavar": "ID"}),
     _o("format", "--format", group="preview", default="text", choices=("text", "json"),
        help="output of --list, --dry-run and --inspect"),
     _o("why", "--why", group="preview", kind="bool", default=False,
@@ -80,6 +84,8 @@ OPTIONS: tuple[Option, ...] = (
     _o("grid", "--grid", group="values", kind="list", default=(),
        help="one job per value (and per combination, when repeated) for every script that has option NAME",
        argparse={"action": "append", "metavar": "NAME=V1,V2"}),
+    _o("max_jobs", "--max-jobs", group="values", kind="int", minimum=1, default=100_000, config="max_jobs",
+       help="refuse to plan more jobs than this, e.g. from a huge grid (default 100000)", argparse={"metavar": "N"}),
     # discovery and configuration
     _o("roots", config="roots", group="discovery", kind="list", default=(".",)),
     _o("include", config="include", group="discovery", kind="list", default=()),
@@ -124,6 +130,9 @@ OPTIONS: tuple[Option, ...] = (
        help="GPUs to share out (default: CUDA_VISIBLE_DEVICES or nvidia-smi)", argparse={"metavar": "N"}),
     _o("thread_limits", "--no-thread-limits", group="execution", kind="bool", default=True, config="thread_limits",
        help="do not set OMP/MKL/OPENBLAS_NUM_THREADS to each job's cpus", argparse={"action": "store_false"}),
+    _o("launcher", "--launcher", group="execution", default="none", config="launcher", choices=("none", *LAUNCHERS),
+       help="run scripts through torchrun, `python -m torch.distributed.run` or `accelerate launch`: one process "
+            "per GPU of the job, else its `procs` (default: none; a job's own `launcher:` wins)"),
     _o("run_id", "--run-id", group="execution",
        help="name of the run directory (default: timestamp plus random suffix)", argparse={"metavar": "ID"}),
     _o("resume", "--resume", group="execution",

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Protocol, Sequence, TypeVar
 
+from runall.errors import UsageError
 from runall.model import Job, JobStatus
 
 if TYPE_CHECKING:
     from runall.config import ExecutionOptions, Project, Sourced
+    from runall.run.launchers import Launch
     from runall.run.resources import Capacity
 
 TOKEN_VAR = "RUNALL_JOB_TOKEN"     # set in every attempt's environment: what finds its leftovers
@@ -28,6 +30,8 @@ class LaunchSpec:
 
     `env` holds only the variables to set on top of the orchestrator's environment.
     `token` identifies the job within the run, so leftovers can be found again later.
+    `launch`, when set, says that `argv` (interpreter, script, args) runs as several
+    processes through a launcher; each backend builds that command (`runall.run.launchers`).
     """
 
     job_id: str
@@ -37,6 +41,7 @@ class LaunchSpec:
     env: dict[str, str]
     log_path: Path
     token: str
+    launch: Launch | None = None
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,9 @@ class ExitInfo:
     """How an attempt ended: an exit code, or the signal that killed it.
 
     `status` is the backend's own verdict where it has one (e.g. a cluster's time limit:
-    TIMEOUT); left None, the runner judges by the exit code.
+    TIMEOUT); left None, the runner judges by the exit code. `requeued` marks an attempt that
+    the cluster ended and queued again under the same handle (Slurm `--requeue`): the runner
+    records it as PREEMPTED and keeps watching the handle as the next attempt.
     """
 
     exit_code: int | None
@@ -52,12 +59,21 @@ class ExitInfo:
     peak_rss: int | None = None     # bytes, where the backend can tell
     status: JobStatus | None = None
     reason: str | None = None
+    requeued: bool = False          # the cluster put the attempt back in its queue: the next one follows
 
 
 def shell_comment(text: str) -> str:
     """`# text` as one line whatever `text` holds: control characters (a newline in a file name
     would start a command when the preview is pasted into a shell) are escaped."""
     return "# " + "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def refuse_multi_node(jobs: Sequence[Job], backend: str) -> None:
+    """UsageError for the first job asking for several nodes, which only Slurm runs."""
+    for job in jobs:
+        if job.nodes > 1:
+            raise UsageError(f"nodes={job.nodes} needs the Slurm backend, not {backend} (--backend slurm)",
+                             where=f"job {job.id}")
 
 
 def signal_name(signum: int) -> str:
@@ -88,6 +104,10 @@ class Backend(Protocol[H]):
     Class attributes: `name` (what `--backend` takes), `counts_local_memory` (whether the
     scheduler weighs this machine's free memory), `can_detach` (whether `--detach` and
     `--status` work: attempts outlive the orchestrator and can be found again by `reattach`).
+
+    Optional: `start_batch(specs) -> list[H | OSError]` starts attempts that may start at once
+    in one go (the Slurm backend submits them as job arrays); the runner calls it, where a
+    backend has it, instead of `start` for each.
     """
 
     name: ClassVar[str]

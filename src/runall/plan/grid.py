@@ -1,9 +1,14 @@
-"""Parameter grids: `{lr: [0.1, 0.01], epochs: [5, 10]}` -> one member per combination."""
+"""Parameter grids: `{lr: [0.1, 0.01], epochs: [5, 10]}` -> one member per combination.
+
+Combinations are produced one at a time, after their number is checked against a limit
+(`max_jobs`), so a grid too big to run is refused before anything is built.
+"""
 
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterable, Mapping
+import math
+from typing import Any, Iterable, Iterator, Mapping
 
 from runall.errors import UsageError
 
@@ -25,7 +30,19 @@ def member_suffix(combination: Mapping[str, Any]) -> str:
     return "@" + ",".join(f"{key}={value}" for key, value in combination.items())
 
 
-def expand(grid: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the grid's values, in declaration order; [{}] for no grid."""
+def size(grid: Mapping[str, list[Any]]) -> int:
+    """How many combinations the grid has (1 for no grid)."""
+    return math.prod(len(values) for values in grid.values())
+
+
+def expand(grid: Mapping[str, list[Any]], limit: int | None = None, where: str = "--grid") -> Iterator[dict[str, Any]]:
+    """Every combination of the grid's values, in declaration order ({} alone for no grid);
+    UsageError before the first one when there are more than `limit`."""
+    if limit is not None and size(grid) > limit:
+        room = f"max_jobs leaves room for {limit:,} more (raise it with --max-jobs or [tool.runall] max_jobs)"
+        if not grid:
+            raise UsageError(f"too many jobs: {room}", where=where)
+        shape = " x ".join(f"{key}={len(values)}" for key, values in grid.items())
+        raise UsageError(f"the grid makes {size(grid):,} jobs ({shape}); {room}", where=where)
     keys = list(grid)
-    return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
+    return (dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys)))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from runall.errors import UsageError
+from runall.model import LAUNCHERS
 from runall.plan.flags.roles import ROLES
 
 if TYPE_CHECKING:
@@ -160,6 +161,12 @@ def _id(value: Any) -> str:
     return value
 
 
+def _launcher(value: Any) -> str:
+    if value not in (*LAUNCHERS, "none"):
+        raise ValueError(f"must be one of {', '.join(LAUNCHERS)} or none, got {value!r}")
+    return str(value)
+
+
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("must be a string")
@@ -184,6 +191,9 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "after": _str_list,
     "flags": _flags,
     "grid": _grid,
+    "launcher": _launcher,
+    "procs": _number(int, 1),
+    "nodes": _number(int, 1),
 }
 
 
@@ -218,6 +228,9 @@ def _entry(path: Path, root: Path, node: yaml.Node, data: Any, index: int) -> De
             declared.fields[key] = FIELDS[key](value)
         except ValueError as exc:
             raise UsageError(str(exc), where=here) from None
+    procs, gpus = declared.fields.get("procs"), declared.fields.get("gpus")
+    if procs and gpus and procs != gpus:
+        raise UsageError(f"procs={procs} but gpus={gpus}: a job with GPUs runs one process per GPU", where=where)
     return declared
 
 

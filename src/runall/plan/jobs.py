@@ -171,8 +171,9 @@ def _dropped(flags: ScriptFlags, roles: Mapping[str, str | None], values: Global
 
 def make_jobs(job_id: str, script: str, flags: ScriptFlags, values: GlobalValues,
               aliases: Mapping[str, tuple[str, ...]], declared: Mapping[str, Any] | None = None,
-              cli_grid: Mapping[str, list[Any]] | None = None) -> list[Job]:
-    """The job(s) for one script: one, or one per member of its grid."""
+              cli_grid: Mapping[str, list[Any]] | None = None, limit: int | None = None) -> list[Job]:
+    """The job(s) for one script: one, or one per member of its grid (UsageError when that
+    is more than `limit`)."""
     fields_ = dict(declared or {})
     roles = roles_for(flags, aliases, fields_.pop("flags", None))
     options = [s for option in flags.options for s in option.strings]
@@ -189,7 +190,7 @@ def make_jobs(job_id: str, script: str, flags: ScriptFlags, values: GlobalValues
     name = fields_.pop("name", None) or job_id
     dropped = _dropped(flags, roles, values, base_args, cli_grid, applicable)
     jobs = []
-    for combination in expand(grid):
+    for combination in expand(grid, limit, where=f"job {job_id}"):
         member_id = job_id + member_suffix(combination) if combination else job_id
         output_dir = f"{values.output_base.rstrip('/')}/{folder_name(member_id)}"
         args = {**base_args, **combination}
@@ -206,11 +207,12 @@ def make_jobs(job_id: str, script: str, flags: ScriptFlags, values: GlobalValues
 def build_jobs(flags_by_script: Mapping[str, ScriptFlags], values: GlobalValues,
                aliases: Mapping[str, tuple[str, ...]] = DEFAULT_ALIASES,
                declared: Sequence[Declared] = (), cli_grid: Mapping[str, list[Any]] | None = None,
-               discovered: Sequence[str] | None = None) -> list[Job]:
+               discovered: Sequence[str] | None = None, max_jobs: int | None = None) -> list[Job]:
     """Discovered scripts merged with declared entries by script path, declared settings winning.
 
     `flags_by_script` covers every script (discovered and declared); `discovered` lists the
-    discovered ones in order (default: all of `flags_by_script`). Colliding ids are an error.
+    discovered ones in order (default: all of `flags_by_script`). Colliding ids are an error,
+    and so are more than `max_jobs` jobs (refused before a grid that would pass it is built).
     """
     discovered = list(flags_by_script) if discovered is None else list(discovered)
     ids = assign_ids(discovered + [d.script for d in declared if d.script not in discovered])
@@ -226,7 +228,8 @@ def build_jobs(flags_by_script: Mapping[str, ScriptFlags], values: GlobalValues,
             fields_ = dict(entry.fields) if entry else None
             job_id = (fields_ or {}).pop("id", None) or ids[script]
             where = f"{entry.source}:{entry.line}" if entry else script
-            for job in make_jobs(job_id, script, flags_by_script[script], values, aliases, fields_, cli_grid):
+            limit = None if max_jobs is None else max_jobs - len(jobs)
+            for job in make_jobs(job_id, script, flags_by_script[script], values, aliases, fields_, cli_grid, limit):
                 if job.id in origin:
                     raise UsageError(f"job id {job.id!r} is used twice (also by {origin[job.id]}); "
                                      "give one of them its own 'id'", where=where)

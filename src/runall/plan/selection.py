@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from fnmatch import fnmatchcase
 from typing import Iterable, Sequence
 
@@ -21,6 +20,8 @@ def _check_known(jobs: Sequence[Job], patterns: list[str], option: str) -> None:
     ids = sorted({job.id.split("@")[0] for job in jobs})
     for pattern in patterns:
         if not any(_matches(job, pattern) for job in jobs):
+            import difflib      # only for the message: keeps start-up fast
+
             near = difflib.get_close_matches(pattern, ids, n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(near)}?" if near else f"; known ids: {', '.join(ids) or '(none)'}"
             raise UsageError(f"no job matches {pattern!r}{hint}", where=option)
@@ -40,6 +41,8 @@ def select(jobs: Sequence[Job], only: Iterable[str] | None = None, exclude: Iter
     known_tags = sorted({tag for job in jobs for tag in job.tags})
     unknown = sorted(tags - set(known_tags))
     if unknown and not tags & set(known_tags):
+        import difflib      # only for the message: keeps start-up fast
+
         near = difflib.get_close_matches(unknown[0], known_tags, n=3, cutoff=0.6)
         raise UsageError(f"no job has tag {unknown[0]!r}; "
                          + (f"did you mean {', '.join(near)}?" if near else f"tags: {', '.join(known_tags) or '(none)'}"),

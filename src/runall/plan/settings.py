@@ -46,15 +46,19 @@ class Settings:
 
     @property
     def cache_dir(self) -> Path:
-        """This repository's cache folder, outside it: `$XDG_CACHE_HOME/runall/<name>-<hash>`
-        (default `~/.cache`), so listing never leaves files in the user's repository."""
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
-        return base / "runall" / f"{self.root.name or 'root'}-{digest}"
+        return cache_dir(self.root)
 
     def shown(self, path: Path) -> str:
         """`path` as jobs and messages show it: relative to the root when inside, else absolute."""
         return display_path(self.root, path)
+
+
+def cache_dir(root: Path) -> Path:
+    """A repository's cache folder, outside it: `$XDG_CACHE_HOME/runall/<name>-<hash>` (default
+    `~/.cache`), so runall never leaves files in the user's repository."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    return base / "runall" / f"{root.name or 'root'}-{digest}"
 
 
 def display_path(root: Path, path: Path) -> str:

@@ -19,12 +19,12 @@ def expected_durations(runs_dir: Path, max_runs: int = 20) -> dict[str, float]:
     durations: dict[str, float] = {}
     for path in manifests:
         try:
-            records = Manifest.load(path.parent).records()
+            outcomes = Manifest.outcomes(path.parent)
         except UsageError:
             continue
-        for rec in records:
-            if rec.status is JobStatus.SUCCEEDED and isinstance(rec.duration, (int, float)):
-                durations.setdefault(rec.id, float(rec.duration))
+        for job_id, (status, duration) in outcomes.items():
+            if status == JobStatus.SUCCEEDED.value and isinstance(duration, (int, float)):
+                durations.setdefault(job_id, float(duration))
     return durations
 
 

@@ -1,34 +1,51 @@
-"""The run manifest: `runs/<run-id>/manifest.json`, rewritten atomically after every change.
+"""The run manifest: `runs/<run-id>/manifest.json` and its journal, `manifest.journal`.
 
 It records the run (settings, git state, host, Python) and one typed `JobRecord` per job
 (argv, status, attempts, exit code or signal, times, log, outputs, every attempt's outcome).
 Records change only through the `Manifest` transitions (`begin_attempt`, `launched`,
-`end_attempt`, `mark`, `reset_for_resume`), and the run's result through `verdict`/`finish`:
-one place for every state change. `--resume`, `--status` and `history` read it back.
+`end_attempt`, `requeued`, `mark`, `reset_for_resume`, `record_lineage`), and the run's result
+through `verdict`/`finish`: one place for every state change. `--resume`, `--status` and `history` read it back.
+
+Persistence costs O(changed records), whatever the run's size: each change is appended to
+the journal as one numbered JSON line (written and fsynced by a background thread, batched
+every `_Writer.SPACING` s), and the journal is folded into manifest.json, a complete JSON
+file replaced atomically, at least every `COMPACT_EVERY` seconds (less often when folding
+takes long) and by every `save()`. `Manifest.load` reads both: the lines numbered above the
+manifest's `journal_seq`, up to a torn last line. A write that fails (disk full, read-only
+file system) stops further writes and leaves both files as they were (`write_error`); the
+next `save()` tries again.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import platform
+import re
 import secrets
 import socket
 import subprocess
 import sys
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from runall.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK, UsageError
+from runall.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK, EXIT_RECORD, RecordError, UsageError
 from runall.model import Job, JobStatus
 
 MANIFEST = "manifest.json"
+JOURNAL = "manifest.journal"
 LATEST = "latest"
 FORMAT_VERSION = 1
+COMPACT_EVERY = 1.0         # seconds between foldings of the journal into manifest.json, at least
+COMPACT_SHARE = 20          # ... and at least this many times as long as the last folding took
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG})
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -44,14 +61,20 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file, fsync it, then rename it over `path`."""
+def write_text_atomic(path: Path, text: str | Iterable[str]) -> None:
+    """Write a text (or its pieces, in order) to a temporary file, fsync it, then rename it
+    over `path`; no temporary file is left when a step fails."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.writelines([text] if isinstance(text, str) else text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def environment_info(root: Path) -> dict[str, Any]:
@@ -78,73 +101,136 @@ def _git_info(root: Path) -> dict[str, Any]:
 
 
 class _Writer:
-    """Writes the newest text handed to it, in a background thread, so the run loop never
-    waits for the disk.
+    """Writes a manifest's journal lines and foldings in a background thread, in the order they
+    were handed over, so the run loop never waits for the disk.
 
-    Writes are at least `SPACING` seconds apart; texts arriving meanwhile replace each
-    other (only the latest state matters), which keeps a big run from rewriting a big
-    manifest hundreds of times a second. `wait` skips the spacing. The thread ends after
-    `IDLE` seconds without work and starts again on the next text.
+    Lines arriving while a write is under way are written together (one write, one fsync);
+    writes are at least `SPACING` s apart unless someone waits. A folding (`compact`) makes
+    the journal lines handed over before it unnecessary: they are dropped, and the journal
+    file is removed once the new manifest.json is in place. The first failed write stops
+    all writing (`error`) until `retry`. The thread ends after `IDLE` s without work.
     """
 
     SPACING = 0.1
     IDLE = 1.0
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, manifest_path: Path, journal_path: Path) -> None:
+        self.manifest_path = manifest_path
+        self.journal_path = journal_path
+        self.error: RecordError | None = None
+        self.compaction_seconds = 0.0            # how long the last folding took
         self._cond = threading.Condition()
-        self._text: str | None = None
+        self._build: Callable[[], Iterable[str]] | None = None
+        self._lines: list[str] = []
         self._busy = False
         self._waiters = 0
         self._thread: threading.Thread | None = None
-        self._error: OSError | None = None
+        self._fd: int | None = None              # the journal, open for appending
+        self._size = 0                           # its length after the last complete write
 
-    def submit(self, text: str) -> None:
+    def append(self, text: str) -> None:
         with self._cond:
-            self._raise()
-            self._text = text
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="manifest-writer", daemon=True)
-                self._thread.start()
-            self._cond.notify_all()
+            if self.error is None:
+                self._lines.append(text)
+                self._wake()
+
+    def compact(self, build: Callable[[], Iterable[str]]) -> None:
+        """Replace manifest.json with the pieces `build()` gives (they cover every line handed
+        over so far)."""
+        with self._cond:
+            if self.error is None:
+                self._build, self._lines = build, []
+                self._wake()
+
+    def retry(self) -> None:
+        """Write again after a failure."""
+        with self._cond:
+            self.error = None
 
     def wait(self) -> None:
-        """Block until everything submitted is on disk; re-raise a write error."""
+        """Block until everything handed over is on disk; RecordError when a write failed."""
         with self._cond:
             self._waiters += 1
             self._cond.notify_all()
             try:
-                while self._text is not None or self._busy:
+                while self._build is not None or self._lines or self._busy:
                     self._cond.wait()
             finally:
                 self._waiters -= 1
-            self._raise()
+            if self.error is not None:
+                raise self.error
+
+    def _wake(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="manifest-writer", daemon=True)
+            self._thread.start()
+        self._cond.notify_all()
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                if self._text is None:
+                if self._build is None and not self._lines:
                     self._cond.wait(self.IDLE)
-                if self._text is None:
+                if self._build is None and not self._lines:
+                    self._close()
                     self._thread = None
                     return
-                text, self._text, self._busy = self._text, None, True
+                build, lines, self._build, self._lines, self._busy = self._build, self._lines, None, [], True
             error = None
             try:
-                write_text_atomic(self.path, text)
-            except OSError as exc:
+                if build is not None:
+                    self._fold(build)
+                if lines:
+                    self._append("".join(lines))
+            except RecordError as exc:
                 error = exc
             with self._cond:
-                self._busy, self._error = False, error or self._error
+                self._busy = False
+                if error is not None:
+                    self.error, self._build, self._lines = error, None, []
                 self._cond.notify_all()
                 spaced = time.monotonic() + self.SPACING
                 while not self._waiters and time.monotonic() < spaced:
                     self._cond.wait(spaced - time.monotonic())
 
-    def _raise(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
+    def _fold(self, build: Callable[[], Iterable[str]]) -> None:
+        began = time.monotonic()
+        try:
+            write_text_atomic(self.manifest_path, build())
+        except OSError as exc:
+            raise RecordError(self.manifest_path, exc) from None
+        self._close()
+        try:
+            self.journal_path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise RecordError(self.journal_path, exc) from None
+        self.compaction_seconds = time.monotonic() - began
+
+    def _append(self, text: str) -> None:
+        data = text.encode("utf-8")
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                self._size = os.fstat(self._fd).st_size
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+            os.fsync(self._fd)
+        except OSError as exc:
+            if self._fd is not None:            # drop a torn line, so later lines stay readable
+                try:
+                    os.ftruncate(self._fd, self._size)
+                except OSError:
+                    pass
+            raise RecordError(self.journal_path, exc) from None
+        self._size += len(data)
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 @dataclass
@@ -199,6 +285,7 @@ class JobRecord:
     peak_rss: int | None = None
     metrics: str | None = None               # metrics.json relative to the root, when written
     backend_ref: dict[str, Any] | None = None
+    lineage: dict[str, Any] | None = None    # what the model comes from (`record.lineage`)
     history: list[Attempt] = field(default_factory=list)
 
     @property
@@ -209,44 +296,65 @@ class JobRecord:
     def required(self) -> bool:
         return self.job.required
 
+    def state(self) -> dict[str, Any]:
+        """What changes during a run, as JSON-ready data: a journal line holds this."""
+        return {"id": self.job.id, "status": self.status.value, "attempts": self.attempts,
+                "exit_code": self.exit_code, "signal": self.signal, "reason": self.reason, "start": self.start,
+                "end": self.end, "duration": self.duration, "pid": self.pid, "cpus": self.cpus,
+                "gpu_ids": self.gpu_ids, "log": self.log, "peak_rss": self.peak_rss, "metrics": self.metrics,
+                "backend_ref": self.backend_ref, "lineage": self.lineage,
+                "history": [a.to_dict() for a in self.history]}
+
+    def fixed(self) -> dict[str, Any]:
+        """What a run never changes: the job, and its argv and output directory at the top level."""
+        return {"argv": self.job.argv, "output_dir": self.job.output_dir, "job": self.job.to_dict()}
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: one line of manifest.json."""
-        return {"id": self.job.id, "status": self.status.value, "attempts": self.attempts, "argv": self.job.argv,
-                "exit_code": self.exit_code, "signal": self.signal, "reason": self.reason, "start": self.start,
-                "end": self.end, "duration": self.duration, "pid": self.pid, "cpus": self.cpus, "gpu_ids": self.gpu_ids,
-                "log": self.log, "output_dir": self.job.output_dir, "peak_rss": self.peak_rss,
-                "metrics": self.metrics, "backend_ref": self.backend_ref,
-                "history": [a.to_dict() for a in self.history], "job": self.job.to_dict()}
+        return {**self.state(), **self.fixed()}
+
+    def apply(self, state: Mapping[str, Any]) -> None:
+        """Take the fields of a `state()` (a journal line) as this record's own."""
+        self.status = JobStatus(state["status"])
+        self.attempts = int(state.get("attempts") or 0)
+        for name in _RECORD_SCALARS:
+            setattr(self, name, state.get(name))
+        self.history = [Attempt.from_dict(a) for a in state.get("history") or []]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "JobRecord":
-        plain = {k: data.get(k) for k in _RECORD_SCALARS}
-        return cls(Job.from_dict(data["job"]), JobStatus(data["status"]), int(data.get("attempts") or 0),
-                   **plain, history=[Attempt.from_dict(a) for a in data.get("history") or []])
+        record = cls(Job.from_dict(data["job"]))
+        record.apply(data)
+        return record
 
 
 _RECORD_SCALARS = ("exit_code", "signal", "reason", "start", "end", "duration", "pid", "cpus", "gpu_ids", "log",
-                   "peak_rss", "metrics", "backend_ref")
+                   "peak_rss", "metrics", "backend_ref", "lineage")
 
 
 class Manifest:
-    """One run's manifest: run-level fields (`meta`), one `JobRecord` per job, and the file.
+    """One run's manifest: run-level fields (`meta`), one `JobRecord` per job, and the files.
 
     Every change goes through a method here (the transitions below, or `set_meta`), which
-    marks what changed, so `save` re-encodes only those jobs' lines: the file holds one line
-    per job, which keeps rewriting it cheap for big runs.
+    marks what changed; `save(wait=False)` encodes only those records, as journal lines,
+    and folds the journal into manifest.json now and then; `save()` folds it at once and
+    waits. Each record's unchanging part (the job) is encoded once.
     """
 
-    def __init__(self, run_dir: Path, meta: dict[str, Any], records: Iterable[JobRecord]) -> None:
+    def __init__(self, run_dir: Path, meta: dict[str, Any], records: Iterable[JobRecord],
+                 journal_seq: int = 0) -> None:
         self.run_dir = run_dir
         self.meta = meta
         self._records: dict[str, JobRecord] = {rec.id: rec for rec in records}
         self._index = {job_id: i for i, job_id in enumerate(self._records)}
-        self._lines: list[str] | None = None    # one JSON line per job, encoded at the first save
-        self._stale: set[str] = set()            # jobs whose line must be encoded again
-        self._head: str | None = None            # everything but the jobs, while unchanged
-        self._changed = True                     # since the last save
-        self._writer = _Writer(self.path)
+        self._states: list[str] | None = None    # per job: its state() as JSON, encoded at the first save
+        self._fixed: list[str] | None = None     # per job: ', "argv": ..., "job": {...}}' (never changes)
+        self._stale: dict[str, None] = {}        # jobs whose state changed since the last save, in order
+        self._meta_changes: dict[str, Any] = {}  # run fields changed since the last save
+        self._seq = journal_seq                  # number of the last journal line
+        self._folded = -1                        # journal line number manifest.json includes (-1: none yet)
+        self._next_fold = 0.0
+        self._writer = _Writer(self.path, run_dir / JOURNAL)
 
     @property
     def path(self) -> Path:
@@ -271,11 +379,23 @@ class Manifest:
     def root(self) -> Path:
         return Path(self.meta.get("root") or ".")
 
+    @property
+    def write_error(self) -> RecordError | None:
+        """The failure that stopped writing (disk full, read-only, ...); None while writes succeed."""
+        return self._writer.error
+
+    def __len__(self) -> int:
+        return len(self._records)
+
     @classmethod
     def create(cls, run_dir: Path, jobs: Iterable[Job], *, root: Path, meta: Mapping[str, Any]) -> "Manifest":
-        """Start a new run directory and write its first manifest (all jobs PENDING)."""
-        run_dir.mkdir(parents=True, exist_ok=False)
-        (run_dir / "logs").mkdir()
+        """Start a run directory (new, or made empty by the caller) and write its first manifest
+        (all jobs PENDING); RecordError when it cannot be written."""
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "logs").mkdir(exist_ok=True)
+        except OSError as exc:
+            raise RecordError(run_dir, exc) from None
         head = {"format": FORMAT_VERSION, "run_id": run_dir.name, "token": f"{run_dir.name}.{secrets.token_hex(4)}",
                 "status": "running", "exit_code": None,
                 "created": iso(time.time()), "finished": None, "resumed": [], "root": str(root),
@@ -286,12 +406,56 @@ class Manifest:
 
     @classmethod
     def load(cls, run_dir: Path) -> "Manifest":
-        """Read a run's manifest; UsageError when it is missing or unreadable."""
+        """Read a run's manifest and the journal lines it does not include yet; UsageError when
+        it is missing or unreadable."""
         path = run_dir / MANIFEST
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            records = [JobRecord.from_dict(rec) for rec in data.pop("jobs")]
-            return cls(run_dir, data, records)
+            try:                                  # opened first: a folding meanwhile leaves it complete
+                journal = open(run_dir / JOURNAL, "rb")
+            except FileNotFoundError:
+                journal = None
+            with journal or open(os.devnull, "rb") as lines:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                seq = int(data.pop("journal_seq", 0))
+                records = {rec["id"]: JobRecord.from_dict(rec) for rec in data.pop("jobs")}
+                for entry in journal_entries(lines, after=seq):
+                    seq = entry["seq"]
+                    if "meta" in entry:
+                        data.update(entry["meta"])
+                    else:
+                        records[entry["id"]].apply(entry)
+            return cls(run_dir, data, records.values(), journal_seq=seq)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"cannot read run manifest: {exc}", where=str(path)) from None
+
+    @staticmethod
+    def outcomes(run_dir: Path) -> dict[str, tuple[str, float | None]]:
+        """Each job's status and last duration, journal included, read one job line at a time and
+        without building records (what the history of earlier runs needs, for any run size);
+        UsageError when unreadable."""
+        path = run_dir / MANIFEST
+        try:
+            try:
+                journal = open(run_dir / JOURNAL, "rb")
+            except FileNotFoundError:
+                journal = None
+            with journal or open(os.devnull, "rb") as lines, open(path, encoding="utf-8") as text:
+                head, jobs = [], {}
+                for line in text:
+                    if line.startswith('  {"id": '):   # a job line, as this module writes them
+                        rec = json.loads(line.rstrip().rstrip(","))
+                        jobs[rec["id"]] = (rec["status"], rec.get("duration"))
+                    elif not jobs:
+                        head.append(line)
+                if not jobs:                           # another layout: read it whole
+                    data = json.loads("".join(head))
+                    jobs = {rec["id"]: (rec["status"], rec.get("duration")) for rec in data.pop("jobs")}
+                    head = [json.dumps(data)]
+                seq = _head_seq("".join(head))
+                for entry in journal_entries(lines, after=seq):
+                    if "id" in entry:
+                        jobs[entry["id"]] = (entry["status"], entry.get("duration"))
+            return jobs
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"cannot read run manifest: {exc}", where=str(path)) from None
 
@@ -334,6 +498,14 @@ class Manifest:
         self._change(job_id, status=JobStatus.PENDING if retry else status, metrics=metrics, backend_ref=None,
                      **outcome)
 
+    def requeued(self, job_id: str, number: int, log: str, *, end: float, reason: str | None,
+                 backend_ref: dict[str, Any] | None) -> None:
+        """RUNNING -> RUNNING: the backend queued the attempt again (a cluster's requeue). It joins
+        the history as PREEMPTED; attempt `number` goes on under the same backend job."""
+        self.end_attempt(job_id, JobStatus.PREEMPTED, end=end, retry=True, reason=reason)
+        self.begin_attempt(job_id, number, log, end, self._records[job_id].gpu_ids or ())
+        self.launched(job_id, None, backend_ref)
+
     def mark(self, job_id: str, status: JobStatus, reason: str) -> None:
         """A job that will not (or not again) start becomes final: SKIPPED or CANCELLED."""
         self._change(job_id, status=status, reason=reason)
@@ -346,63 +518,139 @@ class Manifest:
                                           reason="orchestrator ended while it ran", backend_ref=record.backend_ref))
         self._change(job_id, status=JobStatus.PENDING, reason=None, backend_ref=None)
 
-    def verdict(self, interrupted: bool = False) -> tuple[str, int]:
-        """The run's state and exit code: interrupted (130), else succeeded (0) when every required
-        job succeeded, else failed (1)."""
+    def record_lineage(self, environment_id: str, environment: dict[str, Any],
+                       entries: Mapping[str, dict[str, Any]]) -> None:
+        """What the jobs about to run come from: the run's environment (kept with those of earlier
+        starts, by id) and one entry per job, replacing an earlier run's entry for that job."""
+        self.set_meta(environments={**(self.meta.get("environments") or {}), environment_id: environment})
+        for job_id, entry in entries.items():
+            self._change(job_id, lineage=entry)
+
+    def verdict(self, interrupted: bool = False, write_failed: bool = False) -> tuple[str, int]:
+        """The run's state and exit code: interrupted (130; 74 when the run stopped because it could
+        not write its records), else succeeded (0) when every required job succeeded, else failed (1)."""
+        if write_failed:
+            return "interrupted", EXIT_RECORD
         if interrupted:
             return "interrupted", EXIT_INTERRUPTED
         if all(rec.status is JobStatus.SUCCEEDED or not rec.required for rec in self._records.values()):
             return "succeeded", EXIT_OK
         return "failed", EXIT_JOB_FAILED
 
-    def finish(self, interrupted: bool = False) -> int:
+    def finish(self, interrupted: bool = False, write_failed: bool = False) -> int:
         """Record the verdict and the end time; returns the exit code."""
-        state, code = self.verdict(interrupted)
+        state, code = self.verdict(interrupted, write_failed)
         self.set_meta(status=state, exit_code=code, finished=iso(time.time()))
         return code
 
     def set_meta(self, **values: Any) -> None:
         """Change run-level fields."""
         self.meta.update(values)
-        self._head = None
-        self._changed = True
+        self._meta_changes.update(values)
 
     def _change(self, job_id: str, **values: Any) -> None:
         record = self._records[job_id]
         for name, value in values.items():
             setattr(record, name, value)
-        self._stale.add(job_id)
-        self._changed = True
+        self._stale[job_id] = None
 
     # -- persistence ---------------------------------------------------------------------------
 
     def save(self, wait: bool = True) -> None:
-        """Rewrite manifest.json atomically (temporary file, fsync, rename) if anything changed.
-
-        With `wait=False` the write happens in the background; a later `save()` waits for it.
-        """
-        if self._changed:
-            self._writer.submit(self.encode())
-            self._changed = False
+        """Write what changed: at once and completely with `wait` (manifest.json rewritten,
+        journal folded in; RecordError when it cannot be written), else in the background as
+        journal lines, folded into manifest.json at most every COMPACT_EVERY s (never raises:
+        a failure shows in `write_error`)."""
         if wait:
+            self._writer.retry()
+            self._fold()
             self._writer.wait()
+            return
+        if self._states is None or time.monotonic() >= self._next_fold:
+            if self._stale or self._meta_changes or self._folded != self._seq:
+                self._fold()
+            return
+        lines = []
+        for job_id in self._stale:
+            self._seq += 1
+            state = self._encode_state(job_id)
+            lines.append(f'{{"seq": {self._seq}, {state[1:]}\n')
+        self._stale.clear()
+        if self._meta_changes:
+            self._seq += 1
+            lines.append(json.dumps({"seq": self._seq, "meta": self._meta_changes}, default=str) + "\n")
+            self._meta_changes = {}
+        if lines:
+            self._writer.append("".join(lines))
 
     def encode(self) -> str:
         """The manifest as JSON text: run fields indented, then one line per job."""
-        if self._head is None:
-            head = json.dumps(self.meta, indent=1, default=str)
-            self._head = head[:-2] + ',\n "jobs": [\n' if self.meta else '{\n "jobs": [\n'
-        if self._lines is None:
-            self._lines = [_job_line(rec) for rec in self._records.values()]
+        self._encode_changes()
+        return "".join(_manifest_text(self._head(), self._states or [], self._fixed or []))
+
+    def _fold(self) -> None:
+        """Hand the writer the whole manifest as of now (the build runs in its thread)."""
+        self._encode_changes()
+        self._folded = self._seq
+        self._writer.compact(partial(_manifest_text, self._head(), list(self._states or []), list(self._fixed or [])))
+        self._next_fold = time.monotonic() + max(COMPACT_EVERY, COMPACT_SHARE * self._writer.compaction_seconds)
+
+    def _head(self) -> str:
+        head = json.dumps({**self.meta, "journal_seq": self._seq}, indent=1, default=str)
+        return head[:-2] + ',\n "jobs": [\n'
+
+    def _encode_changes(self) -> None:
+        if self._states is None:
+            records = self._records.values()
+            self._states = [_state_json(rec) for rec in records]
+            self._fixed = [_fixed_json(rec) for rec in records]
         else:
             for job_id in self._stale:
-                self._lines[self._index[job_id]] = _job_line(self._records[job_id])
+                self._encode_state(job_id)
         self._stale.clear()
-        return self._head + ",\n".join(self._lines) + "\n ]\n}\n"
+        self._meta_changes = {}
+
+    def _encode_state(self, job_id: str) -> str:
+        assert self._states is not None
+        state = self._states[self._index[job_id]] = _state_json(self._records[job_id])
+        return state
 
 
-def _job_line(record: JobRecord) -> str:
-    return "  " + json.dumps(record.to_dict(), separators=(", ", ": "), default=str)
+def _state_json(record: JobRecord) -> str:
+    return json.dumps(record.state(), separators=(", ", ": "), default=str)
+
+
+def _fixed_json(record: JobRecord) -> str:
+    return ", " + json.dumps(record.fixed(), separators=(", ", ": "), default=str)[1:]
+
+
+def _manifest_text(head: str, states: Sequence[str], fixed: Sequence[str]) -> Iterator[str]:
+    """manifest.json in pieces: the run fields, then one line per job (its state, then its
+    fixed part), so that writing it never holds the whole text."""
+    yield head
+    last = len(states) - 1
+    for i, (state, rest) in enumerate(zip(states, fixed)):
+        yield f"  {state[:-1]}{rest}{',' if i < last else ''}\n"
+    yield " ]\n}\n"
+
+
+def _head_seq(head: str) -> int:
+    """`journal_seq` of a manifest's run fields (the text before its job lines)."""
+    found = re.search(r'^ "journal_seq": (\d+)', head, re.MULTILINE) or re.search(r'"journal_seq": (\d+)', head)
+    return int(found.group(1)) if found else 0
+
+
+def journal_entries(lines: Iterable[bytes], after: int = 0) -> Iterator[dict[str, Any]]:
+    """The journal's entries numbered above `after`, in order, up to a torn or unreadable line."""
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(entry, dict) or not isinstance(entry.get("seq"), int):
+            return
+        if entry["seq"] > after:
+            yield entry
 
 
 def _epoch(iso_time: str) -> float:
@@ -410,17 +658,25 @@ def _epoch(iso_time: str) -> float:
 
 
 def update_latest(runs_dir: Path, run_id: str) -> None:
-    """Point `runs/latest` at a run: a relative symlink, or a text file where symlinks fail."""
+    """Point `runs/latest` at a run: a relative symlink, or a text file where symlinks fail;
+    RecordError when neither can be written."""
     link = runs_dir / LATEST
     tmp = runs_dir / f".{LATEST}.{os.getpid()}.tmp"
-    try:
-        tmp.unlink(missing_ok=True)
-        os.symlink(run_id, tmp)
-    except OSError:
-        tmp.write_text(run_id + "\n", encoding="utf-8")
     if link.is_dir() and not link.is_symlink():
         raise UsageError("is a directory, expected a link to the latest run", where=str(link))
-    os.replace(tmp, link)
+    try:
+        tmp.unlink(missing_ok=True)
+        try:
+            os.symlink(run_id, tmp)
+        except OSError as exc:
+            if exc.errno in DISK_ERRNOS:
+                raise
+            tmp.write_text(run_id + "\n", encoding="utf-8")
+        os.replace(tmp, link)
+    except OSError as exc:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise RecordError(link, exc) from None
 
 
 def resolve_run_dir(runs_dir: Path, run_id: str) -> Path:

@@ -11,16 +11,17 @@ import os
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from runall.model import JobStatus
 from runall.record.leaderboard import Board, JobMetrics, grids, leaderboards, run_metrics
+from runall.record.lineage import view
 from runall.record.manifest import JobRecord, Manifest, write_text_atomic
 from runall.view.summary import STATUSES, clean, outcome, tail
 
 SCHEMA = "runall.report"
 SCHEMA_VERSION = 2   # 2: leaderboards per task and dataset (1: per task), ties
-_FAILURES = (JobStatus.FAILED, JobStatus.TIMEOUT)
+_FAILURES = (JobStatus.FAILED, JobStatus.TIMEOUT, JobStatus.PREEMPTED)
 _SKIPS = (JobStatus.SKIPPED, JobStatus.CANCELLED)
 _UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING)
 
@@ -38,7 +39,7 @@ def json_report(manifest: Manifest) -> dict[str, Any]:
         "created": meta.get("created"), "finished": meta.get("finished"),
         "duration": _seconds_between(meta.get("created"), meta.get("finished")),
         "counts": counts,
-        "jobs": [_job(rec, run_dir, manifest.root, metrics[rec.id]) for rec in records],
+        "jobs": [_job(rec, run_dir, manifest.root, metrics[rec.id], meta) for rec in records],
         "leaderboards": [{"task": b.task, "dataset": b.dataset, "script": b.script, **_ranking(b)}
                          for b in leaderboards(metrics.values())],
         "grids": [{"base": b.title, "best": b.best.id if b.best else None, **_ranking(b)}
@@ -46,7 +47,7 @@ def json_report(manifest: Manifest) -> dict[str, Any]:
     }
 
 
-def _job(rec: JobRecord, run_dir: Path, root: Path, metrics: JobMetrics) -> dict[str, Any]:
+def _job(rec: JobRecord, run_dir: Path, root: Path, metrics: JobMetrics, meta: Mapping[str, Any]) -> dict[str, Any]:
     job = rec.job
     return {
         "id": rec.id, "status": rec.status.value, "attempts": rec.attempts, "required": job.required,
@@ -57,6 +58,7 @@ def _job(rec: JobRecord, run_dir: Path, root: Path, metrics: JobMetrics) -> dict
         "params": job.params, "tags": job.tags,
         "metrics": {"path": str(metrics.path), "task": metrics.task, "primary": metrics.primary,
                     "values": metrics.values} if metrics.values else None,
+        "lineage": view(meta, rec.lineage),
     }
 
 

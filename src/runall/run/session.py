@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import socket
 import sys
 import time
@@ -22,17 +23,18 @@ from typing import Any, Mapping, Sequence, TextIO
 import psutil
 
 from runall.backends import backend_class
-from runall.backends.base import Backend, shell_comment
+from runall.backends.base import Backend, LaunchSpec, shell_comment
 from runall.config import ExecutionOptions, ReportOptions
-from runall.errors import UsageError
+from runall.errors import RecordError, UsageError
 from runall.model import Job, JobStatus
 from runall.plan.checks import check_plan
 from runall.record.history import expected_durations
 from runall.record.manifest import Manifest, iso, new_run_id, update_latest
 from runall.record.reports import json_report, write_reports
 from runall.run.events import Reporter
+from runall.run.locks import RunLock
 from runall.run.resources import Allocation, Capacity, ResourcePool, check_jobs, describe, wanted
-from runall.run.runner import Runner, job_token, launch_spec
+from runall.run.runner import Runner, job_token, launch_spec, log_name
 from runall.run.scheduler import Scheduler
 from runall.tracking.config import TrackingConfig
 from runall.tracking.observer import observe
@@ -79,7 +81,12 @@ def check_run(jobs: Sequence[Job], capacity: Capacity) -> None:
 
 
 def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = None) -> int:
-    """Run the jobs in a new run directory (or submit them, detached); returns the exit code."""
+    """Run the jobs in a new run directory (or submit them, detached); returns the exit code.
+
+    The run directory is created exclusively and locked before anything is written, so a
+    second process given the same `--run-id` stops with a usage error. When it cannot be
+    written at all (full disk, read-only file system), nothing is left behind: RecordError.
+    """
     jobs = request.jobs(jobs)
     backend = make_backend(request, jobs)
     if request.detach and not backend.can_detach:
@@ -88,39 +95,62 @@ def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = 
     run_id = request.run_id or new_run_id()
     if not _RUN_ID.fullmatch(run_id) or run_id == "latest":
         raise UsageError(f"invalid run id {run_id!r} (letters, digits, '.', '_', '-')", where="--run-id")
-    if (request.runs_dir / run_id).exists():
-        raise UsageError(f"run {run_id!r} already exists; use --resume {run_id}", where="--run-id")
+    run_dir = request.runs_dir / run_id
     expected = expected_durations(request.runs_dir)
-    request.runs_dir.mkdir(parents=True, exist_ok=True)
-    capacity = backend.capacity()
-    manifest = Manifest.create(request.runs_dir / run_id, jobs, root=request.root, meta={
-        "settings": dict(request.settings), "options": request.execution.to_dict(),
-        "capacity": capacity.to_dict(), "orchestrator": _orchestrator(), "backend": request.backend})
-    update_latest(request.runs_dir, run_id)
-    if request.detach:
-        return _submit(manifest, jobs, backend, request)
-    return _execute(manifest, jobs, backend, capacity, request, reporter, expected)
+    try:
+        request.runs_dir.mkdir(parents=True, exist_ok=True)
+        run_dir.mkdir()
+    except FileExistsError:
+        raise UsageError(f"run {run_id!r} already exists; use --resume {run_id}", where="--run-id") from None
+    except OSError as exc:
+        raise RecordError(exc.filename or run_dir, exc) from None
+    lock = RunLock.acquire(run_dir, "--run-id")
+    try:
+        capacity = backend.capacity()
+        try:
+            manifest = Manifest.create(run_dir, jobs, root=request.root, meta={
+                "settings": dict(request.settings), "options": request.execution.to_dict(),
+                "capacity": capacity.to_dict(), "orchestrator": _orchestrator(), "backend": request.backend})
+            update_latest(request.runs_dir, run_id)
+        except RecordError:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        _record_lineage(manifest, jobs, request, capacity)
+        if request.detach:
+            return _submit(manifest, jobs, backend, request)
+        return _execute(manifest, jobs, backend, capacity, request, reporter, expected)
+    finally:
+        lock.release()
 
 
 def resume(manifest: Manifest, request: RunRequest, jobs: Sequence[Job] | None = None,
            reporter: Reporter | None = None) -> int:
     """Rerun, in the same run directory, `jobs` (default: every job of `manifest` that did not
-    succeed); the others keep their recorded outcome."""
-    _refuse_if_running(manifest)
-    if jobs is None:
-        jobs = [rec.job for rec in manifest.records() if rec.status is not JobStatus.SUCCEEDED]
-    jobs = request.jobs(jobs)
-    backend = make_backend(request, jobs)
-    backend.kill_stale([manifest.record(job.id).backend_ref or {"token": job_token(manifest.token, job.id)}
-                        for job in jobs])
-    for job in jobs:
-        manifest.reset_for_resume(job.id)
-    capacity = backend.capacity()
-    manifest.set_meta(status="running", exit_code=None, finished=None, options=request.execution.to_dict(),
-                      capacity=capacity.to_dict(), backend=request.backend, orchestrator=_orchestrator(),
-                      resumed=[*manifest.meta.get("resumed", []), iso(time.time())])
-    manifest.save()
-    return _execute(manifest, jobs, backend, capacity, request, reporter, expected_durations(request.runs_dir))
+    succeed); the others keep their recorded outcome.
+
+    The run is locked first (a second `--resume` of it stops with a usage error) and its
+    manifest read again under the lock."""
+    lock = RunLock.acquire(manifest.run_dir, "--resume")
+    try:
+        manifest = Manifest.load(manifest.run_dir)
+        _refuse_if_running(manifest)
+        if jobs is None:
+            jobs = [rec.job for rec in manifest.records() if rec.status is not JobStatus.SUCCEEDED]
+        jobs = request.jobs(jobs)
+        backend = make_backend(request, jobs)
+        backend.kill_stale([manifest.record(job.id).backend_ref or {"token": job_token(manifest.token, job.id)}
+                            for job in jobs])
+        for job in jobs:
+            manifest.reset_for_resume(job.id)
+        capacity = backend.capacity()
+        _record_lineage(manifest, jobs, request, capacity)
+        manifest.set_meta(status="running", exit_code=None, finished=None, options=request.execution.to_dict(),
+                          capacity=capacity.to_dict(), backend=request.backend, orchestrator=_orchestrator(),
+                          resumed=[*manifest.meta.get("resumed", []), iso(time.time())])
+        manifest.save()
+        return _execute(manifest, jobs, backend, capacity, request, reporter, expected_durations(request.runs_dir))
+    finally:
+        lock.release()
 
 
 def preview(jobs: Sequence[Job], request: RunRequest) -> str:
@@ -129,12 +159,7 @@ def preview(jobs: Sequence[Job], request: RunRequest) -> str:
     backend = make_backend(request, jobs)
     capacity = backend.capacity()
     run_id = request.run_id or "RUN_ID"
-    run_dir = request.runs_dir / run_id
-    specs = []
-    for job in jobs:
-        cpus, gpus, pin = wanted(job, capacity)
-        allocation = Allocation(cpus, tuple(f"<gpu{i}>" for i in range(gpus)), job.memory or 0, pin)
-        specs.append(launch_spec(run_dir, run_id, job, allocation, 1, request.root, request.execution.thread_limits))
+    specs = [_first_spec(request.runs_dir / run_id, run_id, job, request, capacity) for job in jobs]
     text = backend.preview(specs)
     if request.report.verbose:
         text += shell_comment(f"resources: {capacity.slots} at a time, {capacity.cpus} cores, "
@@ -143,10 +168,33 @@ def preview(jobs: Sequence[Job], request: RunRequest) -> str:
     return text
 
 
+def _first_spec(run_dir: Path, run_token: str, job: Job, request: RunRequest, capacity: Capacity) -> LaunchSpec:
+    """A job's first attempt as the runner would hand it over, before GPUs are assigned (`<gpuN>`)."""
+    cpus, gpus, pin = wanted(job, capacity)
+    allocation = Allocation(cpus, tuple(f"<gpu{i}>" for i in range(gpus)), job.memory or 0, pin)
+    return launch_spec(run_dir, run_token, job, allocation, 1, request.root, request.execution.thread_limits)
+
+
+def _record_lineage(manifest: Manifest, jobs: Sequence[Job], request: RunRequest, capacity: Capacity) -> None:
+    """Record what each job's model will come from (code, data, settings, environment)."""
+    from runall.record.lineage import record
+
+    record(manifest, jobs, request.root,
+           {job.id: _first_spec(manifest.run_dir, manifest.token, job, request, capacity).env for job in jobs})
+    manifest.save()
+
+
 def status(manifest: Manifest, request: RunRequest, out: TextIO | None = None) -> int:
     """`--status`: ask the backend once about a detached run's unfinished jobs, record what ended
     (and the run's verdict once all have), print each job. 1 when the backend cannot be asked."""
-    out = out or sys.stdout
+    lock = RunLock.acquire(manifest.run_dir, "--status")
+    try:
+        return _status(Manifest.load(manifest.run_dir), request, out or sys.stdout)
+    finally:
+        lock.release()
+
+
+def _status(manifest: Manifest, request: RunRequest, out: TextIO) -> int:
     backend = backend_class(request.backend).create([], request.execution, request.backend_settings)
     waiting = {rec.id: backend.reattach(rec.backend_ref) for rec in manifest.records()
                if rec.status is JobStatus.RUNNING and rec.backend_ref}
@@ -155,8 +203,14 @@ def status(manifest: Manifest, request: RunRequest, out: TextIO | None = None) -
     except OSError as exc:
         print(f"runall: error: cannot ask the {request.backend} backend: {exc}", file=sys.stderr)
         return 1
+    ids = {id(handle): job_id for job_id, handle in waiting.items()}
     for handle, info in ended:
-        job_id = next(i for i, h in waiting.items() if h is handle)
+        job_id = ids[id(handle)]
+        if info.requeued:
+            number = manifest.record(job_id).attempts + 1
+            manifest.requeued(job_id, number, f"logs/{log_name(job_id, number)}", end=time.time(),
+                              reason=info.reason, backend_ref=handle.ref())
+            continue
         manifest.end_attempt(job_id, info.status or JobStatus.FAILED, end=time.time(), exit_code=info.exit_code,
                              signal=info.signal, reason=info.reason)
     if all(rec.status.final for rec in manifest.records()) and manifest.status in ("submitted", "running"):

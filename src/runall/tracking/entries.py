@@ -6,13 +6,14 @@ Pure functions of the manifest (and the files a job left behind); nothing here i
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import re
 import shlex
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from runall.record.lineage import sha256_or_none, view
 
 if TYPE_CHECKING:
     from runall.record.manifest import JobRecord
@@ -22,7 +23,7 @@ MAX_TAG_VALUE = 8000
 RESOURCES = ("cpus", "gpus", "memory", "timeout", "retries")
 # Orchestrator job states as MLflow run states.
 RUN_STATUS = {"SUCCEEDED": "FINISHED", "FAILED": "FAILED", "TIMEOUT": "FAILED",
-              "CANCELLED": "KILLED", "SKIPPED": "KILLED"}     # keyed by JobStatus values
+              "CANCELLED": "KILLED", "SKIPPED": "KILLED", "PREEMPTED": "KILLED"}     # keyed by JobStatus values
 _BAD_KEY_CHARS = re.compile(r"[^\w\-. /:]")
 
 Series = list[tuple[str, float, int]]     # (metric key, value, step)
@@ -53,7 +54,8 @@ def argv_options(args: Sequence[str]) -> dict[str, str]:
 
 
 def job_params(record: JobRecord) -> dict[str, str]:
-    """A job's params: its command-line options, its grid values / declared args, its resources."""
+    """A job's params: its command-line options, its grid values / declared args, its resources,
+    the environment variables set for it and its launcher (from its lineage)."""
     job = record.job
     params = argv_options(job.argv[2:])
     params.update({clean_key(k): _text(v) for k, v in job.params.items()})
@@ -62,6 +64,9 @@ def job_params(record: JobRecord) -> dict[str, str]:
         value = getattr(job, key) if getattr(job, key) is not None else given.get(key)
         if value is not None:
             params[f"resources.{key}"] = _text(value)
+    settings = (record.lineage or {}).get("settings") or {}
+    params.update({clean_key(f"env.{name}"): value for name, value in (settings.get("env") or {}).items()})
+    params.update({f"launcher.{k}": _text(v) for k, v in (settings.get("launcher") or {}).items()})
     return {k: v[:MAX_PARAM_VALUE] for k, v in params.items()}
 
 
@@ -78,19 +83,39 @@ def run_tags(manifest: Mapping[str, Any], command: Sequence[str]) -> dict[str, s
 
 
 def job_tags(record: JobRecord, manifest: Mapping[str, Any], root: Path) -> dict[str, str]:
-    """A child run's tags: outcome (status, exit code, duration) and lineage (script and its hash)."""
+    """A child run's tags: outcome (status, exit code, duration) and lineage (script and its hash,
+    and where the job recorded one, its lineage hash, git diff, data, packages, host and GPUs)."""
     job = record.job
-    return _tags({
+    return {**_tags({
         "runall.run_id": manifest["run_id"], "runall.job_id": record.id,
         "runall.status": record.status.value, "runall.exit_code": record.exit_code,
         "runall.signal": record.signal, "runall.reason": record.reason,
         "runall.duration_s": record.duration, "runall.attempts": record.attempts,
         "runall.command": shlex.join(job.argv), "runall.output_dir": job.output_dir,
         "runall.job_tags": ",".join(job.tags) or None,
-        "runall.script": job.script, "runall.script_sha256": file_sha256(root / job.script),
+        "runall.script": job.script, "runall.script_sha256": sha256_or_none(root / job.script),
         "mlflow.source.name": job.script, "mlflow.source.type": "LOCAL",
         "mlflow.source.git.commit": (manifest.get("git") or {}).get("commit"), "mlflow.user": _user(),
-    })
+    }), **lineage_tags(record, manifest)}
+
+
+def lineage_tags(record: JobRecord, manifest: Mapping[str, Any]) -> dict[str, str]:
+    """The job's lineage (`record.lineage.view`) as tags; {} for a job without one."""
+    lineage = view(manifest, record.lineage)
+    if lineage is None:
+        return {}
+    code, env = lineage["code"], lineage["environment"]
+    tags: dict[str, Any] = {
+        "runall.lineage_hash": lineage["hash"], "runall.script_sha256": code["script_sha256"],
+        "mlflow.source.git.commit": code["commit"], "runall.git_dirty": code["dirty"],
+        "runall.git_diff_sha256": code["diff_sha256"], "runall.python": (env["python"] or {}).get("version"),
+        "runall.freeze_sha256": env["freeze_sha256"], "runall.host": (env["host"] or {}).get("hostname"),
+        "runall.gpus": ", ".join(env["gpus"] or []) or None,
+        **{f"runall.package.{name}": version for name, version in (env["packages"] or {}).items()}}
+    for index, item in enumerate(lineage["data"]):
+        tags[f"runall.data.{index}.path"] = item["path"]
+        tags[f"runall.data.{index}.sha256"] = item.get("sha256")
+    return _tags(tags)
 
 
 def metric_series(document: Mapping[str, Any]) -> Series:
@@ -139,13 +164,6 @@ def job_files(record: JobRecord, run_dir: Path, root: Path) -> list[tuple[Path, 
 def epoch_ms(iso: str | None) -> int | None:
     """An ISO 8601 time from the manifest as epoch milliseconds."""
     return int(datetime.fromisoformat(iso).timestamp() * 1000) if iso else None
-
-
-def file_sha256(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
 
 
 def _series(table: Mapping[str, Any], prefix: str) -> Series:

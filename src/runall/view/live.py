@@ -35,7 +35,7 @@ SAMPLE_INTERVAL = 1.0      # seconds between CPU/memory samples of the running j
 LOG_BYTES = 4096           # how much of a log's end is read for its last line
 _STYLES = {JobStatus.PENDING: "dim", JobStatus.RUNNING: "cyan", JobStatus.SUCCEEDED: "green",
            JobStatus.FAILED: "bold red", JobStatus.TIMEOUT: "bold red", JobStatus.CANCELLED: "yellow",
-           JobStatus.SKIPPED: "yellow"}
+           JobStatus.SKIPPED: "yellow", JobStatus.PREEMPTED: "bold red"}
 COLUMNS = ("JOB", "STATUS", "ATTEMPT", "ELAPSED", "CPU", "MEM", "LAST LOG LINE")
 GAP = 2                    # spaces between columns
 MIN_JOB = 10               # the shortest the JOB column gets while the terminal allows

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # C0 and C1 controls, DEL, and the noncharacters XML 1.0 forbids (plus lone surrogates)
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
-STATUSES = ("SUCCEEDED", "FAILED", "TIMEOUT", "CANCELLED", "SKIPPED", "RUNNING", "PENDING")
-_TAILED = (JobStatus.FAILED, JobStatus.TIMEOUT)
+STATUSES = ("SUCCEEDED", "FAILED", "TIMEOUT", "PREEMPTED", "CANCELLED", "SKIPPED", "RUNNING", "PENDING")
+_TAILED = (JobStatus.FAILED, JobStatus.TIMEOUT, JobStatus.PREEMPTED)
 MAX_METRIC_COLUMNS = 6
 
 

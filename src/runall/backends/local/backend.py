@@ -14,10 +14,11 @@ from typing import Any, BinaryIO, ClassVar, Mapping, Sequence
 
 import psutil
 
-from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, shell_comment, signal_name
+from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, refuse_multi_node, shell_comment, signal_name
 from runall.backends.local import containment, process_tree
 from runall.config import ExecutionOptions, Project, Sourced
 from runall.model import Job
+from runall.run.launchers import local_command
 from runall.run.resources import Capacity, cpu_count, detect_capacity
 
 _RSS_UNIT = 1 if sys.platform == "darwin" else 1024   # ru_maxrss is KiB on Linux
@@ -80,6 +81,7 @@ class LocalBackend:
 
     @classmethod
     def create(cls, jobs: Sequence[Job], options: ExecutionOptions, settings: None) -> "LocalBackend":
+        refuse_multi_node(jobs, cls.name)
         slots = (options.max_workers or cpu_count()) if options.parallel else 1
         return cls(slots, options.gpus)
 
@@ -91,7 +93,7 @@ class LocalBackend:
         cwd = specs[0].cwd if specs else Path.cwd()
         lines = [shell_comment(f"{len(specs)} job(s), each run from {shlex.quote(str(cwd))}")]
         for spec in specs:
-            lines += [shell_comment(spec.job_id), shlex.join(spec.argv)]
+            lines += [shell_comment(spec.job_id), shlex.join(command(spec))]
         return "\n".join(lines) + "\n"
 
     def start(self, spec: LaunchSpec) -> LocalHandle:
@@ -103,22 +105,23 @@ class LocalBackend:
         env = {**self._environ, **spec.env, TOKEN_VAR: spec.token}
         self._tokens.add(spec.token)
         self._spawned += 1
+        argv = command(spec)
         with _open_log(spec.log_path) as log:
             try:
                 if self._cgroups is None:
-                    proc, cgroup = self._spawn(spec, env, log), None
+                    proc, cgroup = self._spawn(argv, spec, env, log), None
                 else:
                     with self._cgroups.entered(str(self._spawned)) as cgroup:
-                        proc = self._spawn(spec, env, log)
+                        proc = self._spawn(argv, spec, env, log)
             except OSError as exc:
-                log.write(f"runall: cannot start {spec.argv[0]!r}: {exc}\n".encode())
+                log.write(f"runall: cannot start {argv[0]!r}: {exc}\n".encode())
                 raise
         self._leaders[proc.pid] = spec.token
         return LocalHandle(proc, spec.token, cgroup)
 
     @staticmethod
-    def _spawn(spec: LaunchSpec, env: dict[str, str], log: BinaryIO) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(spec.argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+    def _spawn(argv: list[str], spec: LaunchSpec, env: dict[str, str], log: BinaryIO) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
     def poll(self, handles: Sequence[LocalHandle], timeout: float) -> list[tuple[LocalHandle, ExitInfo]]:
@@ -213,6 +216,11 @@ class LocalBackend:
             self._orphans.observe(self._leaders, self._before)
             process_tree.kill_tree(None, self._orphans.released(self._leaders.values()))
         containment.reap_orphans({*self._leaders, *self._before})
+
+
+def command(spec: LaunchSpec) -> list[str]:
+    """What an attempt runs here: its argv, or the launcher command that runs it as several processes."""
+    return spec.argv if spec.launch is None else local_command(spec.argv, spec.launch)
 
 
 def _open_log(path: Path) -> BinaryIO:

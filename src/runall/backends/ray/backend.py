@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
-from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, shell_comment
+from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, refuse_multi_node, shell_comment
 from runall.backends.local import process_tree
 from runall.backends.ray.cluster import Cluster, require_ray
 from runall.backends.ray.settings import RaySettings, parse_settings
@@ -103,6 +103,7 @@ class RayBackend:
 
     @classmethod
     def create(cls, jobs: Sequence[Job], options: ExecutionOptions, settings: RaySettings) -> "RayBackend":
+        refuse_multi_node(jobs, cls.name)
         require_ray()
         return cls(jobs, settings, options.max_workers, options.gpus)
 

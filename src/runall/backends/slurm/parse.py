@@ -8,9 +8,10 @@ from typing import Mapping
 from runall.backends.base import ExitInfo, signal_name
 from runall.model import JobStatus
 
-# `squeue --Format`: id, state, reason and the raw wait status of the batch script.
-SQUEUE_FORMAT = "JobID:|,State:|,Reason:|,exit_code:|"
-SACCT_FIELDS = "JobIDRaw,State,ExitCode"
+# `squeue --array --Format`: id (`A_i` for an array element), state, reason, the raw wait status
+# of the batch script, times requeued.
+SQUEUE_FORMAT = "JobArrayID:|,State:|,Reason:|,exit_code:|,RestartCnt:|"
+SACCT_FIELDS = "JobID,State,ExitCode"
 ACTIVE_STATES = frozenset({
     "PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD",
     "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED", "RESV_DEL_HOLD",
@@ -20,7 +21,7 @@ FINAL_STATES: Mapping[str, JobStatus] = {
     "TIMEOUT": JobStatus.TIMEOUT, "DEADLINE": JobStatus.TIMEOUT,
     "CANCELLED": JobStatus.CANCELLED, "REVOKED": JobStatus.CANCELLED,
     "NODE_FAIL": JobStatus.FAILED, "BOOT_FAIL": JobStatus.FAILED, "OUT_OF_MEMORY": JobStatus.FAILED,
-    "PREEMPTED": JobStatus.FAILED, "SPECIAL_EXIT": JobStatus.FAILED,
+    "PREEMPTED": JobStatus.PREEMPTED, "SPECIAL_EXIT": JobStatus.FAILED,
 }
 # A job cancelled because a job it depends on failed was never run: the local scheduler's SKIPPED.
 NEVER_RAN = "DependencyNeverSatisfied"
@@ -35,6 +36,7 @@ class SlurmRecord:
     reason: str = ""
     exit_code: int | None = None
     signal: int | None = None
+    restarts: int = 0               # how often the job was requeued (a new attempt each time)
 
     @property
     def final(self) -> bool:
@@ -63,7 +65,8 @@ def parse_squeue(text: str) -> dict[str, SlurmRecord]:
         if len(parts) < 4 or not parts[0]:
             continue
         status = int(parts[3]) if parts[3].isdigit() else 0
-        records[parts[0]] = SlurmRecord(parts[1], parts[2], status >> 8 & 0xFF, status & 0x7F or None)
+        restarts = int(parts[4]) if len(parts) > 4 and parts[4].isdigit() else 0
+        records[parts[0]] = SlurmRecord(parts[1], parts[2], status >> 8 & 0xFF, status & 0x7F or None, restarts)
     return records
 
 

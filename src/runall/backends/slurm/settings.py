@@ -18,8 +18,10 @@ class SlurmSettings:
 
     `time` is the limit for jobs without a timeout of their own; `directives` are extra
     sbatch options (`--constraint=a100`), `setup` shell lines run before the job
-    (`module load cuda`). `jobs` maps id globs to tables of these keys that override them for
-    matching jobs, later globs winning.
+    (`module load cuda`). `requeue`: a preempted job is queued again (a new attempt of the
+    same Slurm job); `warning_time`: seconds before a time limit at which the job is sent
+    SIGTERM so it can save (0: none). `jobs` maps id globs to tables of these keys that
+    override them for matching jobs, later globs winning.
     """
 
     partition: str | None = None
@@ -28,6 +30,8 @@ class SlurmSettings:
     time: str | None = None
     directives: tuple[str, ...] = ()
     setup: tuple[str, ...] = ()
+    requeue: bool = True
+    warning_time: int = 90
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def for_job(self, job_id: str) -> "SlurmSettings":
@@ -39,7 +43,7 @@ class SlurmSettings:
         return merged
 
 
-_KEYS = ("partition", "account", "qos", "time", "directives", "setup")
+_KEYS = ("partition", "account", "qos", "time", "directives", "setup", "requeue", "warning_time")
 
 
 Locate = Callable[[str, str], str]      # (table, key) -> where, e.g. `pyproject.toml:12: [table] key`
@@ -68,6 +72,14 @@ def _values(table: Any, name: str, locate: Locate, nested: bool) -> dict[str, An
             values[key] = _time_value(value, here)
         elif key in ("directives", "setup"):
             values[key] = _lines(key, value, here)
+        elif key == "requeue":
+            if not isinstance(value, bool):
+                raise UsageError(f"'requeue' must be true or false, got {value!r}", where=here)
+            values[key] = value
+        elif key == "warning_time":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise UsageError(f"'warning_time' must be whole seconds >= 0, got {value!r}", where=here)
+            values[key] = value
         elif key == "jobs" and nested:
             if not isinstance(value, Mapping):
                 raise UsageError("'jobs' must map job id globs to tables", where=here)
