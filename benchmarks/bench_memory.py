@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from .common import RUNALL, Section, fresh_dir, load1, median, shown, write_script
+from .usage import status_kib
 
 MIB = 1024 * 1024
 PRINTER = """import sys
@@ -16,18 +17,6 @@ for _ in range({lines}):
     sys.stdout.buffer.write(line)
 """
 SAMPLE_S = 0.005
-
-
-def _status_kib(pid: int, field: str) -> int | None:
-    """A `VmXXX:` value (KiB) from /proc/<pid>/status; None once the process is gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 def peak_rss(command: list[str], cwd: Path) -> tuple[float, float]:
@@ -40,8 +29,8 @@ def peak_rss(command: list[str], cwd: Path) -> tuple[float, float]:
     proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     hwm = rss = 0
     while proc.poll() is None:
-        hwm = max(hwm, _status_kib(proc.pid, "VmHWM") or 0)
-        rss = max(rss, _status_kib(proc.pid, "VmRSS") or 0)
+        hwm = max(hwm, status_kib(proc.pid, "VmHWM"))
+        rss = max(rss, status_kib(proc.pid, "VmRSS"))
         time.sleep(SAMPLE_S)
     if proc.returncode != 0:
         raise RuntimeError(f"{shown(command)} exited {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")

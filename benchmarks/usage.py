@@ -26,7 +26,7 @@ class Usage:
     peak_mib: float
 
 
-def _status_kib(pid: int, field: str) -> int:
+def status_kib(pid: int, field: str) -> int:
     """A `VmXXX:` value (KiB) from /proc/<pid>/status; 0 once the process has no memory map."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as fh:
@@ -59,7 +59,7 @@ def measure(argv: Sequence[str], cwd: Path | None = None, stdin: bytes | None = 
         proc = subprocess.Popen(list(argv), cwd=cwd, stdin=feed, stdout=out, stderr=subprocess.STDOUT)
         peak = 0
         while os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
-            peak = max(peak, _status_kib(proc.pid, "VmHWM"))
+            peak = max(peak, status_kib(proc.pid, "VmHWM"))
             time.sleep(SAMPLE_S)
         wall = time.perf_counter() - start
         cpu = _own_cpu(proc.pid)

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import as_manifest, run_cli
 from runall.record.leaderboard import grids, headline, higher_is_better, job_metrics, leaderboards, primary_metric, run_metrics
+from runall.record.reports import json_report
 from runall.view.summary import render_summary
 
 GRID_SCRIPT = '''\
@@ -77,20 +78,53 @@ def test_stale_or_broken_metrics_are_ignored(tmp_path: Path) -> None:
     assert metrics(record("d", metrics="results/missing/metrics.json")) == {}
 
 
-def test_leaderboards_group_by_task_and_sort_by_direction(tmp_path: Path) -> None:
-    clf = {"task": "classification", "primary_metric": "roc_auc"}
-    manifest = as_manifest(tmp_path, {"root": str(tmp_path), "jobs": [
-        record("low", metrics=write_metrics(tmp_path, "low", {**clf, "metrics": {"roc_auc": {"mean": 0.6}}})),
-        record("high", metrics=write_metrics(tmp_path, "high", {**clf, "metrics": {"roc_auc": {"mean": 0.9}}})),
-        record("failed", "FAILED", write_metrics(tmp_path, "failed", {**clf, "metrics": {"roc_auc": 1.0}})),
+def test_leaderboards_rank_only_jobs_of_one_task_and_dataset(tmp_path: Path) -> None:
+    def scored(job_id: str, dataset: str | None, auc: float, status: str = "SUCCEEDED") -> dict:
+        doc = {"task": "classification", "primary_metric": "roc_auc", "metrics": {"roc_auc": {"mean": auc}},
+               **({"dataset": dataset} if dataset else {})}
+        return record(job_id, status, write_metrics(tmp_path, job_id, doc))
+
+    manifest = as_manifest(tmp_path, {"run_id": "r", "root": str(tmp_path), "jobs": [
+        scored("mri", "brain_mri", 0.98),                                # alone on its data: not ranked against alz
+        scored("alz-low", "alzheimers", 0.6), scored("alz-high", "alzheimers", 0.9),
+        scored("alz-failed", "alzheimers", 1.0, "FAILED"),
+        scored("alz-file", "alzheimers:data/real.csv", 0.7),             # the same model on other data
         record("err-big", metrics=write_metrics(tmp_path, "big", {"mae": 9.0})),
-        record("err-small", metrics=write_metrics(tmp_path, "small", {"mae": 1.0, "r2": 0.1})),
+        record("err-small", metrics=write_metrics(tmp_path, "small", {"mae": 1.0})),
         record("nothing"),
     ]})
     boards = leaderboards(run_metrics(manifest))
-    assert [(b.title, b.metric, b.higher) for b in boards] == [("classification", "roc_auc", True), ("", "mae", False)]
-    assert [j.id for j in boards[0].ranked] == ["high", "low"] and boards[0].unranked == []
-    assert [j.id for j in boards[1].ranked] == ["err-small", "err-big"]
+    assert [(b.title, b.metric, b.higher, [j.id for j in b.ranked]) for b in boards] == [
+        ("classification on brain_mri", "roc_auc", True, ["mri"]),
+        ("classification on alzheimers", "roc_auc", True, ["alz-high", "alz-low"]),
+        ("classification on alzheimers:data/real.csv", "roc_auc", True, ["alz-file"]),
+        ("metrics, err-big.py", "mae", False, ["err-big"]),              # no dataset named: per script
+        ("metrics, err-small.py", "mae", False, ["err-small"])]
+    text = render_summary(manifest, tmp_path)
+    assert "Leaderboard: classification on alzheimers (by roc_auc, higher is better)" in text
+    assert text.count("Leaderboard") == 1                               # the others have nothing to rank against
+    alone = text[text.index("Not ranked (no other job of this run has the same task and dataset):"):].splitlines()
+    assert alone[1].split() == ["JOB", "TASK", "DATASET", "DURATION", "METRIC", "VALUE"]
+    assert alone[2].split() == ["mri", "classification", "brain_mri", "2.0s", "roc_auc", "0.9800"]
+    assert [line.split()[0] for line in alone[3:6]] == ["alz-file", "err-big", "err-small"]
+
+
+def test_exact_ties_share_a_place_and_are_noted(tmp_path: Path) -> None:
+    def scored(job_id: str, r2: float) -> dict:
+        return record(job_id, metrics=write_metrics(tmp_path, job_id, {"dataset": "d", "task": "regression",
+                                                                       "metrics": {"r2": r2}}))
+
+    manifest = as_manifest(tmp_path, {"run_id": "r", "root": str(tmp_path), "jobs": [
+        scored("a", 0.5), scored("b", 0.7395934871), scored("c", 0.7395934871), scored("d", 0.73959348)]})
+    (board,) = leaderboards(run_metrics(manifest))
+    assert [(place, job.id) for place, job in board.places()] == [("=1", "b"), ("=1", "c"), ("3", "d"), ("4", "a")]
+    assert [[j.id for j in run] for run in board.ties()] == [["b", "c"]]
+    text = render_summary(manifest, tmp_path)
+    assert "  exact tie at =1: b, c (r2 0.7395934871)" in text           # d shows as 0.7396 too, but is not tied
+    assert "exact tie" not in text.replace("exact tie at =1: b, c", "")
+    (entry,) = json_report(manifest)["leaderboards"]
+    assert entry["task"] == "regression" and entry["dataset"] == "d" and entry["script"] is None
+    assert entry["ranking"] == ["b", "c", "d", "a"] and entry["ties"] == [["b", "c"]]
 
 
 def test_grid_members_are_compared_and_the_best_named(tmp_path: Path) -> None:
@@ -123,7 +157,7 @@ def test_two_by_two_grid_end_to_end(make_repo: Callable[[dict[str, str]], Path])
     assert sorted(p.name for p in (root / "results").iterdir()) == ids
     out = done.stdout
     assert "Grid fit (4 members, by roc_auc, higher is better): best fit@epochs=2,lr=0.1 (roc_auc 0.6500)" in out
-    board = out[out.index("Leaderboard: classification (by roc_auc, higher is better)"):].splitlines()
+    board = out[out.index("Leaderboard: classification, scripts/train_fit.py (by roc_auc, higher is better)"):].splitlines()
     assert board[1].split() == ["RANK", "JOB", "DURATION", "roc_auc", "f1"]
     assert [line.split()[1] for line in board[2:6]] == [ids[2], ids[3], ids[0], ids[1]]
     assert out.rstrip().splitlines()[-1].startswith("4 jobs: 4 succeeded.")

@@ -19,7 +19,7 @@ from runall.config import ReportOptions
 from runall.model import Job, JobStatus
 from runall.run.events import JobEvent, RunResult
 from runall.run.session import make_reporter
-from runall.view.live import LiveReporter, Row, TreeSampler, remaining
+from runall.view.live import LiveReporter, Row, TreeSampler, column_widths, remaining, shorten
 from runall.view.plain import PlainReporter
 
 BUSY_TREE = '''\
@@ -41,18 +41,29 @@ def screen(reporter: LiveReporter) -> str:
     return console.export_text()
 
 
-def test_remaining_time_from_earlier_runs() -> None:
+def test_remaining_time_only_from_earlier_runs() -> None:
     now = 1000.0
     rows = [Row("done", JobStatus.SUCCEEDED, duration=5.0), Row("run", JobStatus.RUNNING, start=now - 10),
             Row("wait"), Row("new")]
     expected = {"run": 30.0, "wait": 40.0, "done": 99.0}
-    guess = (30 + 40 + 99) / 3                      # "new" has no history: the mean of the known
-    assert remaining(rows, expected, now, workers=2) == pytest.approx((20 + 40 + guess) / 2)
-    assert remaining(rows, expected, now, workers=1) == pytest.approx(20 + 40 + guess)
-    assert remaining(rows[1:3], expected, now, workers=8) == 40.0                 # the longest job bounds it
-    assert remaining(rows[2:], {}, now, workers=1) is None                        # nothing known yet
-    assert remaining(rows[:1] + rows[2:3], {}, now, workers=4) == 5.0             # this run's durations
+    assert remaining(rows[:3], expected, now, workers=2) == pytest.approx((20 + 40) / 2 + 10)   # the wait bounds it
+    assert remaining(rows[:3], expected, now, workers=1) == pytest.approx(20 + 40)
+    assert remaining(rows[1:3], {**expected, "wait": 4.0}, now, workers=2) == pytest.approx(20)  # never below a
+    assert remaining(rows, expected, now, workers=1) is None         # "new" was never run: no guess  # running job's rest
+    assert remaining(rows[2:], {}, now, workers=1) is None
+    assert remaining(rows[1:2], {"run": 9.0}, now, workers=2) is None  # running past its usual time: no "0.0s"
     assert remaining(rows[:1], {}, now, workers=1) == 0.0
+
+
+def test_shorten_and_column_widths_keep_the_status_whole() -> None:
+    assert shorten("alzheimers_structured@config=alzheimers_ensemble", 15, middle=True) == "alzheim…nsemble"
+    assert shorten("epoch 3/10 loss 0.25", 10) == "epoch 3/1…" and shorten("short", 10) == "short"
+    cells = [["alzheimers_structured@config=alzheimers_ensemble", "SUCCEEDED", "1/1", "18.7s", "-", "-",
+              "alzheimers_ensemble: linear roc_auc 0.818 ± 0.006; boosting roc_auc 0.835 ± 0.008"]]
+    widths = column_widths(cells, 79)
+    assert widths[1:6] == [9, 7, 7, 3, 3] and sum(widths) + 2 * 6 == 79
+    assert widths[0] == widths[6] == (79 - 29 - 12) // 2                  # id and log share the rest
+    assert column_widths(cells, 200)[0] == len(cells[0][0])             # room enough: nothing is cut
 
 
 def test_a_retried_attempt_is_not_final() -> None:
@@ -83,7 +94,7 @@ def test_live_view_rows_and_final_summary(tmp_path: Path) -> None:
     log.write_bytes(b"x" * 100_000 + b"\nepoch 1\nepoch 2 10%\repoch 2 \x1b[1m100%\x1b[0m\n")
     out = io.StringIO()
     reporter = LiveReporter(["a", "b"], console=Console(file=out, force_terminal=True, width=140, height=30),
-                            expected={"a": 100.0}, workers=1, commands={"a": ["python", "train a.py"]})
+                            expected={"a": 100.0, "b": 100.0}, workers=1, commands={"a": ["python", "train a.py"]})
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         reporter.on_event(event("a", JobStatus.RUNNING, start=time.time() - 3, pid=proc.pid, log_path=log))
@@ -98,6 +109,12 @@ def test_live_view_rows_and_final_summary(tmp_path: Path) -> None:
     assert row.split()[5].endswith("M")                                          # memory of the tree
     assert next(line for line in text.splitlines() if line.startswith("b ")).split()[:2] == ["b", "PENDING"]
 
+    reporter.on_event(event("a", JobStatus.RUNNING, start=time.time() - 4, pid=proc.pid, log_path=log,
+                            reason="interrupted", stopping=True))
+    text = screen(reporter)
+    assert "stopping 1 job" in text and "ETA" not in text
+    row = next(line.rstrip() for line in text.splitlines() if line.startswith("a "))
+    assert row.split()[:2] == ["a", "STOPPING"] and "interrupted | epoch 2 100%" in row
     reporter.on_event(event("a", JobStatus.FAILED, start=time.time() - 4, duration=4.0, exit_code=3, log_path=log,
                             done=1))
     reporter.on_event(event("b", JobStatus.SKIPPED, reason="dependency did not succeed: a", done=2))
@@ -159,3 +176,33 @@ def test_plain_quiet_and_verbose() -> None:
         event("a", JobStatus.RUNNING, pid=7))
     assert quiet.getvalue() == ""
     assert verbose.getvalue().splitlines() == ["[ 0/2] RUNNING    a  pid 7", "        $ python 'x y.py' --lr 0.1"]
+    stopping = io.StringIO()
+    PlainReporter(stopping, commands={"a": ["python"]}).on_event(
+        event("a", JobStatus.RUNNING, pid=7, reason="interrupted", stopping=True))
+    assert stopping.getvalue() == "[ 0/2] STOPPING   a  interrupted\n"
+
+
+def test_80_columns_keep_every_status_whole_and_the_log_visible(tmp_path: Path) -> None:
+    ids = ["alzheimers_structured@config=alzheimers_ensemble", "alzheimers_structured@config=alzheimers_baseline",
+           "cardiovascular", "brain_mri"]
+    logs = {}
+    for job_id in ids:
+        logs[job_id] = tmp_path / f"{job_id}.log"
+        logs[job_id].write_text(f"{job_id}: linear roc_auc 0.818 ± 0.006; boosting roc_auc 0.835 ± 0.008\n")
+    reporter = LiveReporter(ids, console=Console(file=io.StringIO(), force_terminal=True, width=80, height=30))
+    reporter.on_event(event(ids[0], JobStatus.SUCCEEDED, duration=18.7, log_path=logs[ids[0]], total=4, done=1))
+    reporter.on_event(event(ids[1], JobStatus.CANCELLED, duration=1.0, log_path=logs[ids[1]], total=4, done=2,
+                            reason="interrupted", signal="SIGTERM"))
+    reporter.on_event(event(ids[2], JobStatus.FAILED, attempt=1, max_attempts=3, will_retry=True, retry_in=2.0,
+                            log_path=logs[ids[2]], total=4, done=2, exit_code=1))
+    reporter.on_event(event(ids[3], JobStatus.RUNNING, pid=os.getpid(), log_path=logs[ids[3]], total=4, done=2,
+                            start=time.time() - 5))
+    console = Console(file=io.StringIO(), width=80, height=30, record=True)
+    console.print(reporter.render())
+    lines = console.export_text().splitlines()
+    assert max(map(len, lines)) <= 79 and "LAST LOG" in lines[1]
+    rows = {line.split()[0]: line for line in lines[2:6]}
+    assert [row.split()[1] for row in rows.values()] == ["SUCCEEDED", "CANCELLED", "RETRY", "RUNNING"]
+    assert "alzheimer…_ensemble" in lines[2] and "alzheimer…_baseline" in lines[3]   # ids cut in the middle
+    assert rows["brain_mri"].rstrip().endswith("…") and "brain_mri: linear" in rows["brain_mri"]
+    assert "retry 2/3 in 2s | …" in rows["cardiovascular"]

@@ -64,7 +64,7 @@ def test_junit_xml_parses_with_one_testcase_per_job(tmp_path: Path) -> None:
 def test_json_report_has_the_documented_keys(tmp_path: Path) -> None:
     run_dir = tmp_path / "runs" / "r1"
     report = json_report(manifest(run_dir))
-    assert set(report) == REPORT_KEYS and report["schema_version"] == SCHEMA_VERSION == 1
+    assert set(report) == REPORT_KEYS and report["schema_version"] == SCHEMA_VERSION == 2
     assert report["duration"] == 9.5 and report["counts"]["total"] == 6 and report["counts"]["FAILED"] == 1
     assert sum(n for status, n in report["counts"].items() if status != "total") == 6
     assert all(set(job) == JOB_KEYS for job in report["jobs"])
@@ -86,8 +86,9 @@ def test_reports_of_a_failing_run(make_repo: Callable[[dict[str, str]], Path]) -
     assert jobs["scored"]["output_dir"] == str(root / "results" / "scored")
     assert jobs["broken"]["exit_code"] == 3 and jobs["broken"]["metrics"] is None
     assert Path(jobs["broken"]["log"]).is_file() and jobs["broken"]["argv"][1] == "scripts/train_broken.py"
-    assert report["leaderboards"] == [{"task": None, "metric": "r2", "higher_is_better": True,
-                                       "ranking": ["scored"], "unranked": []}]
+    assert report["leaderboards"] == [{"task": None, "dataset": None, "script": "scripts/train_scored.py",
+                                       "metric": "r2", "higher_is_better": True, "ranking": ["scored"],
+                                       "unranked": [], "ties": []}]
     (suite,) = JUnitXml.fromfile(str(root / "out" / "junit.xml"))
     cases = {case.name: case for case in suite}
     assert set(cases) == {"scored", "broken"} and cases["scored"].is_passed

@@ -117,6 +117,8 @@ def test_first_interrupt_terminates_second_kills(tmp_path: Path) -> None:
     assert [j for _, j, _ in kills] == ["a", "b"] and all(6.0 <= t <= 6.0 + runner.poll_interval for t, _, _ in kills)
     assert statuses(runner) == {"a": "CANCELLED", "b": "CANCELLED", "c": "CANCELLED"}
     assert events.result.exit_code == 130 and runner.manifest.status == "interrupted"
+    stopping = [(e.job_id, e.status, e.reason) for e in events.events if e.stopping]   # what the views show meanwhile
+    assert stopping == [("a", JobStatus.RUNNING, "interrupted"), ("b", JobStatus.RUNNING, "interrupted")]
 
 
 def test_a_failed_dependency_skips_its_dependents_transitively(tmp_path: Path) -> None:

@@ -42,10 +42,10 @@ PLAIN_LINE = re.compile(r"^\[ ?\d/4\] (RUNNING|SUCCEEDED) ")
 class Tmux:
     """A detached tmux server with one shell, on its own socket."""
 
-    def __init__(self, socket: Path, cwd: Path) -> None:
+    def __init__(self, socket: Path, cwd: Path, width: int = 160, height: int = 60) -> None:
         self.socket = str(socket)
         env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")}
-        self._tmux("new-session", "-d", "-x", "160", "-y", "60", "-c", str(cwd),
+        self._tmux("new-session", "-d", "-x", str(width), "-y", str(height), "-c", str(cwd),
                    "bash", "--norc", "--noprofile", env={**env, "TERM": "xterm-256color", "PS1": "$ "})
 
     def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
@@ -76,11 +76,46 @@ class Tmux:
         subprocess.run([TMUX, "-S", self.socket, "kill-server"], capture_output=True, timeout=10)
 
 
+STUBBORN = '''\
+import argparse, signal, sys, time
+p = argparse.ArgumentParser()
+p.add_argument("--epochs", type=int, default=1)
+p.add_argument("--output-dir")
+p.parse_args()
+def stop(signum, frame):
+    print("saving a checkpoint", flush=True)
+    time.sleep(2)
+    sys.exit(143)
+signal.signal(signal.SIGTERM, stop)
+for step in range(600):
+    print(f"step {step}", flush=True)
+    time.sleep(0.1)
+'''
+LONG = "scripts/train_a_rather_long_model_name_for_narrow_terminals.py"
+
+
 @pytest.fixture
 def tmux(make_repo: Callable[[dict[str, str]], Path], tmp_path: Path) -> Iterator[Tmux]:
     session = Tmux(tmp_path / "tmux.sock", make_repo({"scripts/train_fit.py": FIT}))
     yield session
     session.close()
+
+
+@pytest.fixture
+def narrow(make_repo: Callable[[dict[str, str]], Path], tmp_path: Path) -> Iterator[Tmux]:
+    """An 80x24 terminal on a repository whose job ids are longer than half of it."""
+    session = Tmux(tmp_path / "tmux.sock", make_repo({LONG: FIT, "scripts/train_stubborn.py": STUBBORN}),
+                   width=80, height=24)
+    yield session
+    session.close()
+
+
+def live_region(frame: str) -> list[str]:
+    """The lines of the live view in a captured screen: from its progress line down (but the
+    command line typed, which -J may join with the line after it)."""
+    lines = [line for line in frame.splitlines() if "echo EXIT=" not in line]
+    start = next((i for i, line in enumerate(lines) if re.search(r"\d+/\d+ jobs ", line)), len(lines))
+    return [line for line in lines[start:] if not line.startswith("EXIT=")]
 
 
 def cli(*args: str) -> str:
@@ -101,11 +136,12 @@ def test_live_table_updates_then_ends_with_the_leaderboard(tmux: Tmux) -> None:
     assert len(log_lines) >= 3                                      # each job's last log line moves on
     assert re.search(r"RUNNING\s+1/1\s+\d+\.\ds\s+\d+%\s+\d+M\s+epoch", "\n".join(live))   # cpu, memory
     assert not any(PLAIN_LINE.match(line) for f in frames for line in f.splitlines())
-    table_end = final.rindex("LAST LOG LINE")
-    board = final.index("Leaderboard: classification (by roc_auc, higher is better)")
+    assert "LAST LOG LINE" not in final                             # the live table gives way to the summary
+    table = final.index("ID ")
+    board = final.index("Leaderboard: classification, scripts/train_fit.py (by roc_auc, higher is better)")
     grid = final.index("Grid fit (4 members, by roc_auc, higher is better): best fit@epochs=2,lr=0.1")
-    assert table_end < board < grid < final.index("4 jobs: 4 succeeded") < final.index("EXIT=0")
-    assert final.count("SUCCEEDED") >= 4 + 4 + 4                   # final frame, summary, grid table
+    assert table < board < grid < final.index("4 jobs: 4 succeeded") < final.index("EXIT=0")
+    assert final.count("SUCCEEDED") == 4 + 4                        # the summary's table and the grid's: once each
 
 
 @needs_tmux
@@ -126,8 +162,35 @@ def test_ctrl_c_in_the_live_view(tmux: Tmux) -> None:
     tmux.key("C-c")
     final = tmux.frames_until(DONE)[-1]
     assert "EXIT=130" in final and "CANCELLED" in final
-    assert len(re.findall(r"\d/1 jobs ", final)) == 1               # the final frame, no stale copy above it
+    assert not re.findall(r"\d/1 jobs ", final)                     # no stale frame above the summary
     assert tmux.screen().count("EXIT=130") == 1
+
+
+@needs_tmux
+def test_80_columns_keep_the_status_and_the_log(narrow: Tmux) -> None:
+    narrow.type(cli("--only", "a_rather*", *GRID) + "; echo EXIT=$?")
+    frames = narrow.frames_until(DONE)
+    assert "EXIT=0" in frames[-1], frames[-1]
+    live = [f for f in frames if "LAST LOG LINE" in f and "RUNNING" in f]
+    assert live, frames[-1]
+    rows = [line for f in live for line in f.splitlines() if line.startswith("a_rather")]
+    drawn = [line for f in live for line in live_region(f)]
+    assert rows and all(len(line) < 80 for line in drawn), [line for line in drawn if len(line) >= 80]  # -J joins wraps
+    assert {row.split()[1] for row in rows} <= {"PENDING", "RUNNING", "SUCCEEDED"}    # never SUCCEE…
+    assert any("…" in row.split()[0] for row in rows)                                  # the id was shortened
+    assert any(re.search(r"RUNNING .* epoch \d", row) for row in rows)                # the log is still there
+    assert "Leaderboard" in frames[-1] and "LAST LOG LINE" not in frames[-1]
+
+
+@needs_tmux
+def test_the_live_view_says_stopping_after_ctrl_c(narrow: Tmux) -> None:
+    narrow.type(cli("--only", "stubborn") + "; echo EXIT=$?")
+    narrow.frames_until(r"RUNNING +1/1 .*step \d")
+    narrow.key("C-c")
+    stopping = narrow.frames_until(r"stopping 1 job")[-1]
+    assert re.search(r"^stubborn +STOPPING +1/1 .*interrupted", stopping, re.M), stopping
+    final = narrow.frames_until(DONE)[-1]
+    assert "EXIT=130" in final and re.search(r"^stubborn +CANCELLED", final, re.M)
 
 
 def test_pipe_gets_plain_lines_only(make_repo: Callable[[dict[str, str]], Path]) -> None:
@@ -138,5 +201,5 @@ def test_pipe_gets_plain_lines_only(make_repo: Callable[[dict[str, str]], Path])
     lines = done.stdout.splitlines()
     assert sum(bool(PLAIN_LINE.match(line)) for line in lines) == 8                # 4 starts, 4 ends
     assert sum(line.lstrip().startswith("$ ") and "scripts/train_fit.py" in line for line in lines) == 4
-    assert "Leaderboard: classification (by roc_auc, higher is better)" in done.stdout
+    assert "Leaderboard: classification, scripts/train_fit.py (by roc_auc, higher is better)" in done.stdout
     assert "LAST LOG LINE" not in done.stdout

@@ -28,16 +28,27 @@ class RunClock:
         return time.perf_counter() - self.counter
 
 
-def metrics_document(*, model_id: str, task: str, source: str, data: dict[str, Any],
-                     folds: int, cv: str, seed: int, epochs: int,
+def dataset_id(name: str, path: str | None) -> str:
+    """What metrics.json calls the data: `name` for the built-in data, `name:PATH` for a file
+    or folder given with --data-path (scores on different data are not comparable)."""
+    return name if path is None else f"{name}:{path}"
+
+
+def metrics_document(*, model_id: str, dataset: str, task: str, source: str, data: dict[str, Any],
+                     folds: int, cv: str, split: str, seed: int, epochs: int,
                      models: dict[str, dict[str, Any]], selected: str,
                      artifacts: dict[str, str], clock: RunClock,
                      extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Assemble metrics.json; `models[name]["metrics"]` is {metric: {mean, std, folds}}."""
+    """Assemble metrics.json; `models[name]["metrics"]` is {metric: {mean, std, folds}}.
+
+    `dataset` names the data the metrics were measured on (runall ranks only jobs that share
+    it); `split` is what each fold keeps together: "row", "subject", "slice" or "patient".
+    """
     duration = clock.elapsed()
     document = {
-        "schema_version": SCHEMA_VERSION, "model_id": model_id, "task": task, "source": source,
-        "data": data, "folds": folds, "cv": cv, "seed": seed, "epochs": epochs,
+        "schema_version": SCHEMA_VERSION, "model_id": model_id, "dataset": dataset, "task": task,
+        "source": source, "data": data, "folds": folds, "cv": cv, "split": split, "seed": seed,
+        "epochs": epochs,
         "primary_metric": PRIMARY_METRIC[task], "selected_model": selected,
         "metrics": models[selected]["metrics"], "models": models, "artifacts": artifacts,
         "duration_s": round(duration, 3), "started_at": _iso(clock.started),

@@ -29,7 +29,7 @@ ENTRY_POINTS = {
     "mlops_model": ("mlops/pipelines/train_model.py", ("--n-splits", "2"), "--model-dir",
                     "roc_auc", 0.7),
 }
-SCHEMA_KEYS = {"schema_version", "model_id", "task", "source", "data", "folds", "cv", "seed",
+SCHEMA_KEYS = {"schema_version", "model_id", "dataset", "task", "source", "data", "folds", "cv", "split", "seed",
                "epochs", "primary_metric", "selected_model", "metrics", "models", "artifacts",
                "duration_s", "started_at", "finished_at", "versions", "environment"}
 
@@ -53,6 +53,9 @@ def test_metrics_follow_the_schema(entry):
     assert metrics["environment"]["threads"] == 1  # from OMP_NUM_THREADS, set by the tests
     if name != "diabetes":
         assert metrics["source"] == "synthetic"
+    assert metrics["split"] == {"parkinsons": "subject", "brain_mri": "slice"}.get(name, "row")
+    assert metrics["dataset"] == {"structured_baseline": "alzheimers", "structured_ensemble": "alzheimers",
+                                  "mlops_baselines": "cardiovascular", "mlops_model": "cardiovascular"}.get(name, name)
 
 
 def test_every_metric_has_mean_std_and_one_value_per_fold(entry):

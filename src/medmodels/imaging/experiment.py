@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.model_selection import BaseCrossValidator
 
 from ..artifacts import output_dir, write_json, write_run_config
 from ..errors import DataError, Terminated
 from ..metrics import CLASSIFICATION, classification_scores, summarise
-from ..report import RunClock, metrics_document, summary_line
+from ..report import RunClock, dataset_id, metrics_document, summary_line
 from ..runtime import StopRequest, cpu_threads, deferred_stop
 from ..splits import check_fold_count, make_splitter
 from . import checkpoint
@@ -68,6 +69,17 @@ def _plain(model: torch.nn.Module) -> SliceCNN:
     return getattr(model, "module", model)
 
 
+def splitter_for(data: ImageSet, folds: int, seed: int) -> BaseCrossValidator:
+    """Stratified k-fold, grouped by patient when the slices have patients."""
+    return make_splitter(CLASSIFICATION, folds, seed, grouped=data.groups is not None)
+
+
+def fold_plan(data: ImageSet, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) slice indices of each fold; a patient's slices stay on one side."""
+    splitter = splitter_for(data, folds, seed)
+    return list(splitter.split(data.labels, data.labels, data.groups))
+
+
 class Trainer:
     """Runs the CV folds and the final fit from a `Progress`, saving it as it goes (rank 0
     saves; every rank stops at the same, agreed batch)."""
@@ -81,9 +93,8 @@ class Trainer:
         self.labels = torch.from_numpy(data.labels).to(device)
         self.targets = data.labels
         self.n_classes = len(data.classes)
-        splitter = make_splitter(CLASSIFICATION, run.folds, run.seed, grouped=False)
-        folds = [(train, test) for train, test in splitter.split(data.labels, data.labels)]
-        self.plan = [*folds, (np.arange(len(data.labels)), None)]  # the last fit is the final model
+        self.plan = [*fold_plan(data, run.folds, run.seed),
+                     (np.arange(len(data.labels)), None)]  # the last fit is the final model
 
     def _model(self) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
         torch.manual_seed(self.run.seed * 1009 + self.progress.run)
@@ -189,7 +200,8 @@ def _train(run: CnnRun, script: str, args: argparse.Namespace, clock: RunClock, 
     device = pick_device(run.device, group)
     data = (load_slice_folder(run.data_path, run.image_size) if run.data_path is not None
             else make_phantoms(run.phantoms, run.image_size, run.seed))
-    check_fold_count(CLASSIFICATION, run.folds, data.labels, None)
+    check_fold_count(CLASSIFICATION, run.folds, data.labels, data.groups, unit="patients",
+                     classes=data.classes)
     out = output_dir(run.output_dir, run.model_id)
     if group.main:
         write_run_config(out, run.model_id, script, args, {
@@ -212,8 +224,10 @@ def _train(run: CnnRun, script: str, args: argparse.Namespace, clock: RunClock, 
                        "params": {"lr": run.lr, "batch_size": run.batch_size},
                        "metrics": summarise(trainer.progress.fold_scores)}}
     document = metrics_document(
-        model_id=run.model_id, task=CLASSIFICATION, source=data.source, data=data.describe(),
-        folds=run.folds, cv="StratifiedKFold", seed=run.seed, epochs=run.epochs,
+        model_id=run.model_id, dataset=dataset_id(run.model_id, data.path), task=CLASSIFICATION,
+        source=data.source, data=data.describe(), folds=run.folds,
+        cv=type(splitter_for(data, run.folds, run.seed)).__name__, split=data.split,
+        seed=run.seed, epochs=run.epochs,
         models=results, selected="cnn", artifacts={"model": MODEL_FILE, "run_config": "run_config.json"},
         clock=clock, extra={
             "environment": {"threads": threads, "device": str(device), "processes": group.world,

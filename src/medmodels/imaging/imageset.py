@@ -22,21 +22,31 @@ class ImageSet:
     source: str               # "synthetic" or "file"
     path: str | None = None
     notes: tuple[str, ...] = ()
+    groups: np.ndarray | None = None   # the patient of each slice, from patient folders
+
+    @property
+    def split(self) -> str:
+        """What cross-validation keeps together: "patient" (all of a patient's slices) or "slice"."""
+        return "slice" if self.groups is None else "patient"
 
     def digest(self) -> str:
         """A short content hash: a checkpoint only resumes on the very same data."""
         sha = hashlib.sha256(self.images.tobytes())
         sha.update(self.labels.astype(np.int64).tobytes())
+        if self.groups is not None:
+            sha.update("\0".join(self.groups.tolist()).encode())
         return sha.hexdigest()[:16]
 
     def describe(self) -> dict:
         """The `data` section of metrics.json."""
         counts = np.bincount(self.labels, minlength=len(self.classes))
-        return {"path": self.path, "layout": "npy-class-folders", "target": "class",
+        layout = "npy-class-folders" if self.groups is None else "npy-class-patient-folders"
+        return {"path": self.path, "layout": layout, "target": "class",
                 "n_samples": int(len(self.labels)), "n_features": int(self.images[0].size),
                 "image_shape": list(self.images.shape[1:]), "classes": list(self.classes),
                 "class_counts": {name: int(c) for name, c in zip(self.classes, counts)},
-                "n_groups": None, "ignored_columns": [], "notes": list(self.notes)}
+                "n_groups": None if self.groups is None else int(len(np.unique(self.groups))),
+                "ignored_columns": [], "notes": list(self.notes)}
 
 
 def class_order(names: list[str]) -> list[str]:

@@ -1,4 +1,9 @@
-"""Load a folder of `.npy` slices arranged in one subfolder per class, validating each file."""
+"""Load a folder of `.npy` slices arranged in one subfolder per class, validating each file.
+
+Two layouts: `root/<class>/*.npy` (each slice on its own), or `root/<class>/<patient>/*.npy`
+(slices grouped by patient, so cross-validation can keep a patient's slices together; the
+same patient folder name under two classes is one patient).
+"""
 
 from __future__ import annotations
 
@@ -26,23 +31,59 @@ def _read_slice(path: Path) -> np.ndarray:
     return array.astype(np.float32)
 
 
+def _subfolders(folder: Path) -> list[Path]:
+    return sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+
+
+def _others(folder: Path) -> int:
+    """Files in `folder` that are not slices (ignored, and counted in the notes)."""
+    return sum(1 for f in folder.iterdir() if f.is_file() and f.suffix != ".npy")
+
+
+def _class_slices(folder: Path, by_patient: bool) -> tuple[list[Path], list[str], int]:
+    """A class folder's slice files, the patient of each ("" when not grouped), and ignored files."""
+    loose = sorted(folder.glob("*.npy"))
+    if not by_patient:
+        if not loose:
+            raise DataError(f"{folder}: class folder has no .npy slices")
+        return loose, [""] * len(loose), _others(folder)
+    if loose:
+        raise DataError(f"{loose[0]}: a slice outside a patient folder; with patient folders, "
+                        f"every slice goes in <class>/<patient>/*.npy")
+    files, patients, skipped = [], [], _others(folder)
+    for patient in _subfolders(folder):
+        slices = sorted(patient.glob("*.npy"))
+        if not slices:
+            raise DataError(f"{patient}: patient folder has no .npy slices")
+        files += slices
+        patients += [patient.name] * len(slices)
+        skipped += _others(patient)
+    return files, patients, skipped
+
+
 def load_slice_folder(root: Path, size: int) -> ImageSet:
-    """Slices from root/<class>/*.npy, resized to size x size and standardised per slice."""
+    """Slices from root/<class>/*.npy or root/<class>/<patient>/*.npy, resized to size x size
+    and standardised per slice; with patient folders, `groups` holds each slice's patient."""
     if not root.is_dir():
         raise DataError(f"{root}: no such folder (expected one subfolder of .npy slices per class)")
-    folders = {d.name: d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")}
+    folders = {d.name: d for d in _subfolders(root)}
     if len(folders) < 2:
         raise DataError(f"{root}: expected at least 2 class subfolders of .npy slices, "
                         f"found {len(folders)}")
     classes = class_order(list(folders))
-    images, labels, skipped = [], [], 0
+    grouped = [name for name in classes if _subfolders(folders[name])]
+    if grouped and len(grouped) < len(classes):
+        flat = next(name for name in classes if name not in grouped)
+        raise DataError(f"{root}: class folder {grouped[0]!r} has patient folders but {flat!r} "
+                        f"does not; use <class>/<patient>/*.npy for every class or for none")
+    images, labels, patients, skipped = [], [], [], 0
     for label, name in enumerate(classes):
-        files = sorted(folders[name].glob("*.npy"))
-        if not files:
-            raise DataError(f"{folders[name]}: class folder has no .npy slices")
-        skipped += sum(1 for f in folders[name].iterdir() if f.is_file() and f.suffix != ".npy")
+        files, owners, ignored = _class_slices(folders[name], bool(grouped))
         images.extend(standardise(_read_slice(f), size) for f in files)
         labels.extend([label] * len(files))
+        patients += owners
+        skipped += ignored
     notes = (f"{skipped} files without the .npy suffix ignored",) if skipped else ()
     return ImageSet(images=np.stack(images), labels=np.asarray(labels, dtype=np.int64),
-                    classes=tuple(classes), source="file", path=str(root), notes=notes)
+                    classes=tuple(classes), source="file", path=str(root), notes=notes,
+                    groups=np.asarray(patients) if grouped else None)

@@ -13,7 +13,7 @@ import joblib
 from ..artifacts import output_dir, write_json, write_run_config
 from ..datasets import DATASETS, load_dataset
 from ..metrics import best_model, summarise
-from ..report import RunClock, metrics_document, summary_line
+from ..report import RunClock, dataset_id, metrics_document, summary_line
 from ..runtime import cpu_threads
 from ..splits import check_fold_count, make_splitter
 from .evaluation import cross_validate
@@ -70,8 +70,9 @@ def run_tabular(run: TabularRun, script: str, args: argparse.Namespace) -> dict:
     selected = best_model({name: r["metrics"] for name, r in results.items()}, data.task)
     joblib.dump(factories[selected]().fit(data.features, data.target), out / MODEL_FILE)
     document = metrics_document(
-        model_id=run.model_id, task=data.task, source=data.source, data=data.describe(),
-        folds=run.folds, cv=type(splitter).__name__, seed=run.seed, epochs=run.epochs,
+        model_id=run.model_id, dataset=dataset_id(run.dataset, data.path), task=data.task,
+        source=data.source, data=data.describe(), folds=run.folds, cv=type(splitter).__name__,
+        split="row" if groups is None else "subject", seed=run.seed, epochs=run.epochs,
         models=results, selected=selected,
         artifacts={"model": MODEL_FILE, "run_config": "run_config.json"}, clock=clock,
         extra={"environment": {"threads": threads}})

@@ -2,7 +2,8 @@
 """Brain MRI: a small PyTorch CNN classifying 2-D slices, k-fold cross-validated.
 
 Without --data-path: seeded phantom slices, half with lesion-like hyperintensities. With it:
-a folder with one subfolder per class holding 2-D `.npy` slices (e.g. normal/ and lesion/).
+a folder with one subfolder per class holding 2-D `.npy` slices (e.g. normal/ and lesion/),
+or `<class>/<patient>/*.npy` to cross-validate by patient instead of by slice.
 Uses CUDA when present and the thread count from OMP_NUM_THREADS (or SLURM_CPUS_PER_TASK).
 Saves OUTPUT_DIR/checkpoint.pt every epoch and on SIGTERM; rerunning the same command on the
 same output directory resumes from it.
@@ -29,7 +30,7 @@ MODEL_ID = "brain_mri"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-path", type=Path,
-                        help="folder of class subfolders of .npy slices (default: phantoms)")
+                        help="folder of class subfolders of .npy slices, optionally in patient subfolders (default: phantoms)")
     parser.add_argument("--output-dir", type=Path, help=f"default: results/{MODEL_ID}")
     parser.add_argument("--folds", type=fold_count, default=3, help="cross-validation folds")
     parser.add_argument("--epochs", type=positive_int, default=5, help="epochs per fit")

@@ -20,14 +20,14 @@ from runall.record.manifest import JobRecord, Manifest, write_text_atomic
 from runall.view.summary import STATUSES, clean, outcome, tail
 
 SCHEMA = "runall.report"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: leaderboards per task and dataset (1: per task), ties
 _FAILURES = (JobStatus.FAILED, JobStatus.TIMEOUT, JobStatus.PREEMPTED)
 _SKIPS = (JobStatus.SKIPPED, JobStatus.CANCELLED)
 _UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING)
 
 
 def json_report(manifest: Manifest) -> dict[str, Any]:
-    """The JSON report (schema `runall.report`, version 1): run, counts, jobs, leaderboards, grids."""
+    """The JSON report (schema `runall.report`): run, counts, jobs, leaderboards, grids."""
     meta, run_dir = manifest.meta, manifest.run_dir
     metrics = {job.id: job for job in run_metrics(manifest)}
     records = manifest.records()
@@ -40,7 +40,8 @@ def json_report(manifest: Manifest) -> dict[str, Any]:
         "duration": _seconds_between(meta.get("created"), meta.get("finished")),
         "counts": counts,
         "jobs": [_job(rec, run_dir, manifest.root, metrics[rec.id], meta) for rec in records],
-        "leaderboards": [{"task": b.title or None, **_ranking(b)} for b in leaderboards(metrics.values())],
+        "leaderboards": [{"task": b.task, "dataset": b.dataset, "script": b.script, **_ranking(b)}
+                         for b in leaderboards(metrics.values())],
         "grids": [{"base": b.title, "best": b.best.id if b.best else None, **_ranking(b)}
                   for b in grids(metrics.values())],
     }
@@ -63,7 +64,8 @@ def _job(rec: JobRecord, run_dir: Path, root: Path, metrics: JobMetrics, meta: M
 
 def _ranking(board: Board) -> dict[str, Any]:
     return {"metric": board.metric, "higher_is_better": board.higher,
-            "ranking": [j.id for j in board.ranked], "unranked": [j.id for j in board.unranked]}
+            "ranking": [j.id for j in board.ranked], "unranked": [j.id for j in board.unranked],
+            "ties": [[j.id for j in run] for run in board.ties()]}
 
 
 def junit_xml(manifest: Manifest, tail_lines: int = 30) -> str:

@@ -18,7 +18,8 @@ class JobEvent:
 
     `done`/`total` count jobs in a final state, for progress displays. `will_retry` marks a
     FAILED/TIMEOUT attempt that is followed by another one after `retry_in` seconds.
-    Times are wall-clock epoch seconds.
+    `stopping` marks a RUNNING attempt that was just asked to stop (`reason`: interrupted,
+    timed out, fail-fast); its end follows as another event. Times are wall-clock epoch seconds.
     """
 
     job_id: str
@@ -38,6 +39,7 @@ class JobEvent:
     reason: str | None = None
     will_retry: bool = False
     retry_in: float | None = None
+    stopping: bool = False
 
 
 @dataclass(frozen=True)

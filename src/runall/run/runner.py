@@ -427,6 +427,8 @@ class Runner:
             attempt.kill_at = now + self.options.grace
             self._set_timer(attempt.kill_at, attempt)
             self.backend.terminate(attempt.handle)
+            self._emit(attempt.job, JobStatus.RUNNING, attempt.number, start=attempt.start, pid=attempt.handle.pid,
+                       log_path=attempt.log, reason=reason, stopping=True)
 
     def _kill(self, attempt: _Attempt) -> None:
         if not attempt.killed:

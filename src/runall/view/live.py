@@ -1,7 +1,9 @@
 """The live view on a terminal: a row per job (status, attempt, elapsed time, CPU and memory of
 its process tree, last log line) under an overall progress bar whose ETA comes from earlier
 runs' durations. rich redraws it about 4 times a second in its own thread; `on_event` only
-records the new state, so the runner never waits for the display.
+records the new state, so the runner never waits for the display. Columns are sized to the
+terminal: ids and log lines are shortened, never the status. When the run ends the table is
+cleared and the summary printed in its place (the job table appears once).
 
 Imported only when the live view is used (rich is not needed for `--list` or plain output).
 """
@@ -14,7 +16,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from statistics import mean
 from typing import Iterable, Mapping, Sequence
 
 import psutil
@@ -35,6 +36,10 @@ LOG_BYTES = 4096           # how much of a log's end is read for its last line
 _STYLES = {JobStatus.PENDING: "dim", JobStatus.RUNNING: "cyan", JobStatus.SUCCEEDED: "green",
            JobStatus.FAILED: "bold red", JobStatus.TIMEOUT: "bold red", JobStatus.CANCELLED: "yellow",
            JobStatus.SKIPPED: "yellow", JobStatus.PREEMPTED: "bold red"}
+COLUMNS = ("JOB", "STATUS", "ATTEMPT", "ELAPSED", "CPU", "MEM", "LAST LOG LINE")
+GAP = 2                    # spaces between columns
+MIN_JOB = 10               # the shortest the JOB column gets while the terminal allows
+BAR_WIDTH = 30
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,9 @@ class Row:
     duration: float | None = None
     pid: int | None = None
     log: Path | None = None
-    note: str = ""             # how it ended, or when it is retried
+    note: str = ""             # how it ended, when it is retried, or why it is stopping
     retrying: bool = False     # a failed attempt with another one to come
+    stopping: bool = False     # running, and asked to stop (interrupt, timeout, fail-fast)
 
     @property
     def final(self) -> bool:
@@ -65,31 +71,61 @@ class Row:
                 else outcome(event.exit_code, event.signal, event.reason))
         return cls(event.job_id, event.status, event.attempt, event.max_attempts, event.time,
                    event.start or (earlier.start if not running else None), event.duration,
-                   event.pid if running else None, event.log_path or earlier.log, note, event.will_retry)
+                   event.pid if running else None, event.log_path or earlier.log, note, event.will_retry,
+                   running and event.stopping)
+
+    @property
+    def label(self) -> str:
+        """The STATUS cell: the status, or RETRY / STOPPING for those in-between states."""
+        return "RETRY" if self.retrying else "STOPPING" if self.stopping else self.status.value
 
 
 def remaining(rows: Iterable[Row], expected: Mapping[str, float], now: float, workers: int) -> float | None:
-    """Seconds until all rows are final, spreading the work left over `workers`.
+    """Seconds until all rows are final, or None when earlier runs do not support a guess.
 
-    Each job is expected to take its duration in earlier runs, else the mean of those known
-    (or of this run's finished jobs); None when nothing is known yet.
+    Each job left is expected to take its duration in earlier runs; the work left is spread
+    over `workers`, and the answer is never below the longest running or waiting job's own
+    remainder. None when a job left has no earlier duration, or a running one has already run
+    past it (its end is then anyone's guess).
     """
-    rows = list(rows)
-    known = [expected[r.job_id] for r in rows if r.job_id in expected] or [
-        r.duration for r in rows if r.final and r.status is JobStatus.SUCCEEDED and r.duration is not None]
-    fallback = mean(known) if known else None
     left = []
     for row in rows:
         if row.final:
             continue
-        guess = expected.get(row.job_id, fallback)
-        if guess is None:
+        if row.job_id not in expected:
             return None
-        ran = now - row.start if row.status is JobStatus.RUNNING and row.start else 0.0
-        left.append(max(guess - ran, 0.0))
+        running = row.status is JobStatus.RUNNING
+        rest = expected[row.job_id] - (now - row.start if running and row.start else 0.0)
+        if rest <= 0:
+            return None
+        left.append(rest)
     if not left:
         return 0.0
     return max(sum(left) / max(1, min(workers, len(left))), max(left))
+
+
+def shorten(text: str, width: int, middle: bool = False) -> str:
+    """`text` in at most `width` characters, with an ellipsis where it was cut: at the end, or
+    in the middle (ids: grid members differ at the end, scripts at the start)."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    if not middle:
+        return text[:width - 1] + "…"
+    head = width // 2                       # of the width - 1 characters kept, the start gets the extra one
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+
+
+def column_widths(cells: Sequence[Sequence[str]], width: int) -> list[int]:
+    """Widths of COLUMNS for rows of `cells` on a `width`-column terminal: every column but JOB
+    and LAST LOG LINE as wide as its widest cell (the status is never cut); JOB and the log
+    share what is left: JOB up to half (at least MIN_JOB), the log the rest."""
+    natural = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(COLUMNS)]
+    fixed = sum(natural[1:-1]) + GAP * (len(COLUMNS) - 1)
+    room = max(0, width - fixed)
+    job = min(natural[0], max(MIN_JOB, room // 2), room)
+    return [job, *natural[1:-1], max(0, room - job)]
 
 
 def format_bytes(size: int) -> str:
@@ -134,7 +170,7 @@ class TreeSampler:
 
 
 class LiveReporter:
-    """The rich live view; `on_finish` leaves its last frame and prints the plain summary below it."""
+    """The rich live view; `on_finish` clears it and prints the plain summary in its place."""
 
     def __init__(self, job_ids: Sequence[str], *, console: Console | None = None,
                  expected: Mapping[str, float] | None = None, workers: int = 1,
@@ -162,10 +198,11 @@ class LiveReporter:
             self._done, self._total = event.done, event.total
         if self._live is None:
             self._live = Live(console=self.console, refresh_per_second=REFRESH_PER_SECOND,
-                              get_renderable=self.render)
+                              get_renderable=self.render, transient=True)
             self._live.start(refresh=True)
             atexit.register(self._stop)
-        if self.commands is not None and event.status is JobStatus.RUNNING and event.job_id in self.commands:
+        if (self.commands is not None and event.status is JobStatus.RUNNING and not event.stopping
+                and event.job_id in self.commands):
             self._live.console.print(Text(f"{clean(event.job_id)}: $ {clean(shlex.join(self.commands[event.job_id]))}"))
 
     def on_finish(self, result: RunResult) -> None:
@@ -185,42 +222,54 @@ class LiveReporter:
             rows, done, total = list(self._rows.values()), self._done, self._total
         now = time.time()
         self._sample([r for r in rows if r.status is JobStatus.RUNNING and r.pid], now)
+        width = self.console.size.width - 1                 # the last column stays free: no line wraps
         limit = max(3, self.console.size.height - 6)
         shown = self._visible(rows, limit)
-        table = Table(expand=True, box=None, pad_edge=False, header_style="bold")
-        table.add_column("JOB", no_wrap=True, overflow="ellipsis", max_width=48)
-        for name in ("STATUS", "ATTEMPT", "ELAPSED", "CPU", "MEM"):
-            table.add_column(name, no_wrap=True, justify="left" if name == "STATUS" else "right")
-        table.add_column("LAST LOG LINE", no_wrap=True, overflow="ellipsis", ratio=1)
-        for row in shown:
-            table.add_row(*self._cells(row, now))
+        cells = [self._cells(row, now) for row in shown]
+        widths = column_widths(cells, width)
+        table = Table(box=None, pad_edge=False, padding=(0, GAP // 2), header_style="bold")
+        for name, size in zip(COLUMNS, widths):
+            table.add_column(shorten(name, size), width=size, no_wrap=True, overflow="crop",
+                             justify="right" if name in ("ATTEMPT", "ELAPSED", "CPU", "MEM") else "left")
+        for row, texts in zip(shown, cells):
+            style = "yellow" if row.retrying or row.stopping else _STYLES[row.status]
+            dim = "dim" if row.status is not JobStatus.RUNNING else ""
+            table.add_row(shorten(texts[0], widths[0], middle=True), Text(texts[1], style=style), *texts[2:6],
+                          Text(shorten(texts[6], widths[6]), style=dim))
         if len(shown) < len(rows):
             table.add_row(Text(f"... {len(rows) - len(shown)} more", style="dim"))
-        return Group(self._header(rows, done, total, now), table, Text(""))   # keeps the cursor off full-width lines
+        return Group(self._header(rows, done, total, now, width), table, Text(""))   # keeps the cursor off full-width lines
 
-    def _header(self, rows: list[Row], done: int, total: int, now: float) -> Table:
-        eta = remaining(rows, self.expected, now, self.workers)
+    def _header(self, rows: list[Row], done: int, total: int, now: float, width: int) -> Table:
         running = sum(r.status is JobStatus.RUNNING for r in rows)
         failed = sum(r.final and r.status in (JobStatus.FAILED, JobStatus.TIMEOUT) for r in rows)
+        stopping = sum(r.stopping for r in rows)
+        eta = None if stopping else remaining(rows, self.expected, now, self.workers)
         words = [f"{done}/{total} jobs", f"{running} running", f"{failed} failed" if failed else "",
                  f"elapsed {format_duration(now - self._began)}",
                  f"ETA {format_duration(eta)}" if eta is not None and done < total else ""]
-        line = Table.grid(padding=(0, 2))
-        line.add_row(ProgressBar(total=max(total, 1), completed=done, width=30), Text("  ".join(w for w in words if w)))
+        text = Text("  ".join(w for w in words if w))
+        if stopping:
+            text.append(f"  stopping {stopping} {'job' if stopping == 1 else 'jobs'}", style="bold yellow")
+        bar = min(BAR_WIDTH, width - len(text) - GAP)
+        line = Table.grid(padding=(0, GAP))
+        if bar >= 10:
+            line.add_row(ProgressBar(total=max(total, 1), completed=done, width=bar), text)
+        else:
+            line.add_row(text)
         return line
 
-    def _cells(self, row: Row, now: float) -> list[Text]:
+    def _cells(self, row: Row, now: float) -> list[str]:
+        """The row's cells as plain text, at full length (render() shortens the id and the log)."""
         running = row.status is JobStatus.RUNNING
-        status = "RETRY" if row.retrying else row.status.value
         elapsed = now - row.start if running and row.start else row.duration
         cpu, rss = self._usage.get(row.job_id, (None, None)) if running else (None, None)
         line = self._last_line(row)
-        note = row.note if not running and row.status is not JobStatus.SUCCEEDED else ""
-        return [Text(clean(row.job_id)), Text(status, style=_STYLES[row.status] if not row.retrying else "yellow"),
-                Text(f"{row.attempt}/{row.max_attempts}" if row.attempt else "-"),
-                Text(format_duration(elapsed) if elapsed is not None else "-"),
-                Text(f"{cpu:.0f}%" if cpu is not None else "-"), Text(format_bytes(rss) if rss is not None else "-"),
-                Text(" | ".join(p for p in (note, line) if p), style="dim" if not running else "")]
+        note = row.note if row.stopping or (not running and row.status is not JobStatus.SUCCEEDED) else ""
+        return [clean(row.job_id), row.label, f"{row.attempt}/{row.max_attempts}" if row.attempt else "-",
+                format_duration(elapsed) if elapsed is not None else "-",
+                f"{cpu:.0f}%" if cpu is not None else "-", format_bytes(rss) if rss is not None else "-",
+                clean(" | ".join(p for p in (note, line) if p))]
 
     def _sample(self, running: list[Row], now: float) -> None:
         """CPU and memory of the running jobs' process trees, at most once per SAMPLE_INTERVAL."""

@@ -13,7 +13,8 @@ from runall.view.summary import clean, format_duration, outcome, render_summary
 
 
 class PlainReporter:
-    """Writes lines such as `[ 3/8] SUCCEEDED  diabetes  12.3s` (fit for CI logs and pipes).
+    """Writes lines such as `[ 3/8] SUCCEEDED  diabetes  12.3s` or `[ 3/8] STOPPING   brain_mri
+    interrupted` (fit for CI logs and pipes).
 
     `events=False` (`-q`) writes only the summary; `commands` (`-v`) maps job ids to the argv
     echoed when each job starts.
@@ -31,8 +32,10 @@ class PlainReporter:
         if not self.events:
             return
         width = max(2, len(str(event.total)))
-        parts = [f"{event.status.value:<9}", event.job_id]
-        if event.status is JobStatus.RUNNING:
+        parts = [f"{'STOPPING' if event.stopping else event.status.value:<9}", event.job_id]
+        if event.stopping:
+            parts.append(event.reason or "")
+        elif event.status is JobStatus.RUNNING:
             if event.attempt > 1:
                 parts.append(f"attempt {event.attempt}/{event.max_attempts}")
             parts += [f"pid {event.pid}" if event.pid else "", self._shown(event.log_path)]
@@ -45,7 +48,7 @@ class PlainReporter:
             elif event.status in (JobStatus.FAILED, JobStatus.TIMEOUT):
                 parts.append(self._shown(event.log_path))
         self._write(f"[{event.done:>{width}}/{event.total}] " + "  ".join(clean(p) for p in parts if p))
-        if event.status is JobStatus.RUNNING and event.job_id in self.commands:
+        if event.status is JobStatus.RUNNING and not event.stopping and event.job_id in self.commands:
             self._write(f"{'':{2 * width + 4}}$ {clean(shlex.join(self.commands[event.job_id]))}")
 
     def on_finish(self, result: RunResult) -> None:

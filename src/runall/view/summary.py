@@ -98,8 +98,16 @@ def _direction(board: Board) -> str:
     return f"by {board.metric}, {'higher' if board.higher else 'lower'} is better"
 
 
+def _tie_lines(board: Board) -> list[str]:
+    """`exact tie at =1: a, b (roc_auc 0.7395934871)` for each run of equal values."""
+    places = {id(job): place for place, job in board.places()}
+    return [f"exact tie at {places[id(run[0])]}: {', '.join(j.id for j in run)} "
+            f"({board.metric} {run[0].values[board.metric]!r})" for run in board.ties()]
+
+
 def render_leaderboard(board: Board) -> list[str]:
-    """`Leaderboard: TASK (by METRIC, ...)` and a table: rank, job, duration, the headline metrics."""
+    """`Leaderboard: TASK on DATASET (by METRIC, ...)`, a table (rank, job, duration, the
+    headline metrics) and a line per exact tie."""
     names = [board.metric] if board.metric else []
     for _, job in board.places():
         names += [n for n in job.values if n not in names]
@@ -107,8 +115,18 @@ def render_leaderboard(board: Board) -> list[str]:
     rows = [("RANK", "JOB", "DURATION", *names)]
     for place, job in board.places():
         rows.append((place, job.id, format_duration(job.duration), *(format_value(job.values.get(n)) for n in names)))
-    title = f"Leaderboard: {board.title}" if board.title else "Leaderboard"
-    return [f"{clean(title)} ({_direction(board)})", *("  " + line for line in align(rows))]
+    return [clean(f"Leaderboard: {board.title} ({_direction(board)})"),
+            *("  " + line for line in align(rows)), *("  " + clean(line) for line in _tie_lines(board))]
+
+
+def render_alone(boards: Sequence[Board]) -> list[str]:
+    """The jobs that are alone on their task and dataset, with their primary metric, unranked."""
+    rows = [("JOB", "TASK", "DATASET", "DURATION", "METRIC", "VALUE")]
+    for board in boards:
+        for _, job in board.places():
+            rows.append((job.id, job.task or "-", job.dataset or "-", format_duration(job.duration),
+                         job.primary or "-", format_value(job.values.get(job.primary or ""))))
+    return ["Not ranked (no other job of this run has the same task and dataset):", *("  " + line for line in align(rows))]
 
 
 def render_grid(board: Board) -> list[str]:
@@ -121,14 +139,21 @@ def render_grid(board: Board) -> list[str]:
     rows = [("RANK", *keys, metric, "STATUS")] + [
         (place, *(str(job.params.get(k, "-")) for k in keys), format_value(job.values.get(metric)), job.status)
         for place, job in board.places()]
-    return [clean(f"{head}best {best.id} ({metric} {format_value(best.values[metric])})"),
-            *("  " + line for line in align(rows))]
+    tied = next((run for run in board.ties() if run[0] is best), [best])
+    names = ", ".join(j.id for j in tied) + (" (exact tie)" if len(tied) > 1 else "")
+    return [clean(f"{head}best {names} ({metric} {format_value(best.values[metric])})"),
+            *("  " + line for line in align(rows)), *("  " + clean(line) for line in _tie_lines(board))]
 
 
 def render_metrics(manifest: Manifest) -> list[str]:
-    """The leaderboards, then the grid comparisons, as plain lines (empty when no job has metrics)."""
+    """The leaderboards, the jobs alone on their task and dataset, then the grid comparisons, as
+    plain lines (empty when no job has metrics)."""
     jobs = run_metrics(manifest)
+    boards = leaderboards(jobs)
+    shared = [b for b in boards if len(b.places()) > 1]
+    alone = [b for b in boards if len(b.places()) == 1]
     out: list[str] = []
-    for lines in [*map(render_leaderboard, leaderboards(jobs)), *map(render_grid, grids(jobs))]:
+    for lines in [*map(render_leaderboard, shared), *([render_alone(alone)] if alone else []),
+                  *map(render_grid, grids(jobs))]:
         out += ["", *lines]
     return out
