@@ -185,7 +185,7 @@ class LocalBackend:
             # The unreaped leader still holds its pid, so the group id cannot belong to anyone else.
             process_tree.kill_tree(handle.pid, handle.doomed[1:], wait=0.5)
             if handle.cgroup is not None and self._cgroups is not None:
-                self._cgroups.kill(handle.cgroup.name)
+                self._cgroups.end(handle.cgroup.name)
             try:
                 _, status, usage = os.wait4(handle.pid, 0)
             except ChildProcessError:       # reaped by someone else: the status is lost

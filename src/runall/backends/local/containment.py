@@ -116,7 +116,7 @@ class Cgroups:
         self.base = base            # this orchestrator's folder of attempt cgroups
         self.home = home            # the cgroup the orchestrator itself lives in
         self._lock = threading.Lock()
-        self._count = 0
+        self._left: set[str] = set()    # ended attempts' cgroups that still held processes
 
     @classmethod
     def open(cls) -> "Cgroups | None":
@@ -189,11 +189,16 @@ class Cgroups:
             raise
         return True
 
+    def end(self, name: str) -> None:
+        """An attempt's leader exited: remove its cgroup, or, where processes are left in it,
+        SIGKILL them and remove the cgroup once they are gone (`prune`)."""
+        if not self.remove(name):
+            self.kill(name)
+            self._left.add(name)
+
     def prune(self) -> None:
-        """Remove attempt cgroups that hold no process any more."""
-        for group in self._groups():
-            if not self.pids(group.name):
-                self.remove(group.name)
+        """Remove the ended attempts' cgroups that hold no process any more."""
+        self._left = {name for name in self._left if not self.remove(name)}
 
     def close(self) -> None:
         """Kill whatever is left in any attempt cgroup, then remove them all."""
