@@ -445,33 +445,28 @@ class Interpreter:
             else:
                 self._block(node.body)
             return
-        self.conditional += 1
-        try:
-            self._block(node.body)
-            self._block(node.orelse)
-        finally:
-            self.conditional -= 1
+        self._branches(node.body, node.orelse)
 
     def _s_While(self, node: ast.While) -> None:
         self.eval(node.test)
-        self.conditional += 1
-        try:
-            self._block(node.body)
-            self._block(node.orelse)
-        finally:
-            self.conditional -= 1
+        self._branches(node.body, node.orelse)
 
     def _s_Try(self, node: ast.Try) -> None:
         self._block(node.body)
-        self.conditional += 1
-        try:
-            for handler in node.handlers:
-                self.eval(handler.type)
-                self._block(handler.body)
-        finally:
-            self.conditional -= 1
+        for handler in node.handlers:
+            self.eval(handler.type)
+        self._branches(*(handler.body for handler in node.handlers))
         self._block(node.orelse)
         self._block(node.finalbody)
+
+    def _branches(self, *blocks: list[ast.stmt]) -> None:
+        """Statements that may or may not run (branches, loop bodies, handlers)."""
+        self.conditional += 1
+        try:
+            for block in blocks:
+                self._block(block)
+        finally:
+            self.conditional -= 1
 
     _s_TryStar = _s_Try
 
