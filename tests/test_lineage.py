@@ -15,6 +15,7 @@ import pytest
 from conftest import run_cli
 
 from runall.model import Job
+from runall.record import lineage
 from runall.record.lineage import DataHashes, data_paths
 
 TRAIN = '''\
@@ -156,3 +157,12 @@ def test_list_computes_no_lineage_and_runs_import_no_ml_library(repo: Path):
     ran = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0, ran.stderr
     assert lineage_of(json.loads((repo / "runs" / "x" / "manifest.json").read_text()), "fit")["hash"]
+
+
+def test_installed_distributions_read_from_folder_names_match_their_metadata():
+    by_metadata: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower().replace("_", "-").replace(".", "-")
+        by_metadata.setdefault(name, dist.version)
+    assert lineage._distributions() == by_metadata
+    assert "pytest" in by_metadata

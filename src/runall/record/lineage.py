@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,6 +32,7 @@ from runall.record.manifest import Manifest, environment_info, write_text_atomic
 KEY_PACKAGES = ("torch", "scikit-learn", "numpy")
 UNHASHED_ENV = ("CUDA_VISIBLE_DEVICES",)      # set per allocation: where, not what
 _CHUNK = 1 << 20
+_INFO_FOLDER = re.compile(r"([A-Za-z0-9_.]+)-([^-]+?)(?:-py\d[^-]*)?\.(?:dist|egg)-info")   # name-version[-pyX.Y]
 
 
 def digest(value: Any) -> str:
@@ -80,14 +82,19 @@ def _diff_sha256(root: Path) -> str | None:
 
 
 def _distributions() -> dict[str, str]:
-    """Every installed distribution of this interpreter: normalised name -> version."""
+    """Every installed distribution of this interpreter: normalised name -> version, read from
+    the `NAME-VERSION.dist-info` folder's name where it has one (parsing every METADATA file
+    took 0.1 s per run), else from the metadata."""
     from importlib import metadata
 
     found = {}
     for dist in metadata.distributions():
-        name = (dist.metadata["Name"] or "").lower().replace("_", "-").replace(".", "-")
+        folder = getattr(dist, "_path", None)
+        named = _INFO_FOLDER.fullmatch(folder.name) if isinstance(folder, Path) else None
+        name, version = (named[1], named[2]) if named else (dist.metadata["Name"] or "", dist.version)
+        name = name.lower().replace("_", "-").replace(".", "-")
         if name:
-            found.setdefault(name, dist.version)
+            found.setdefault(name, version)
     return found
 
 
