@@ -62,6 +62,21 @@ def start_run(root: Path, jobs: list, *options: str, reporter: Any = None) -> in
     return session.start(jobs, run_request(parse(["--root", str(root), *options])), reporter)
 
 
+def run_plain(root: Path, jobs: list, *options: str) -> tuple[int, dict, str]:
+    """Run jobs with options (runs/ under root, 1 s grace); returns exit code, manifest data and
+    the plain reporter's output, after checking that no process of theirs survived."""
+    import io
+
+    from runall.view.plain import PlainReporter
+
+    out = io.StringIO()
+    code = start_run(root, jobs, "--runs-dir", str(root / "runs"), "--grace", "1", *options,
+                     reporter=PlainReporter(out))
+    manifest = json.loads((root / "runs" / "latest" / "manifest.json").read_text())
+    assert survivors(root / "pids", wait=2.0) == []
+    return code, manifest, out.getvalue()
+
+
 def resume_run(root: Path, *options: str, reporter: Any = None) -> int:
     """`--resume` in `root` with command-line `options` (which name the run, or `--resume` alone)."""
     from runall.cli import parse, run_request

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers_procs import driver_argv, job_argv, start_run, survivors, write_spec
+from helpers_procs import run_plain as run, driver_argv, job_argv, start_run, write_spec
 from runall.errors import UsageError
 from runall.model import Job
 from runall.view.plain import PlainReporter
@@ -25,15 +25,6 @@ def root(tmp_path: Path) -> Path:
 def job(root: Path, id: str, behaviour: str, *args: object, **fields) -> Job:
     return Job(id=id, script=f"{id}.py", argv=job_argv(root / "pids", behaviour, *args), **fields)
 
-
-def run(root: Path, jobs: list[Job], *options: str) -> tuple[int, dict, str]:
-    """Run jobs with options; returns exit code, manifest data and the reporter's output."""
-    out = io.StringIO()
-    code = start_run(root, jobs, "--runs-dir", str(root / "runs"), "--grace", "1", *options,
-                     reporter=PlainReporter(out))
-    manifest = json.loads((root / "runs" / "latest" / "manifest.json").read_text())
-    assert survivors(root / "pids", wait=2.0) == []
-    return code, manifest, out.getvalue()
 
 
 def by_id(manifest: dict) -> dict[str, dict]:

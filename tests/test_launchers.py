@@ -3,7 +3,6 @@ runs whose ranks are prefixed in the log and stopped together by timeouts and in
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import signal
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from helpers_procs import (driver_argv, job_argv, kill_pids, recorded_pids, start_run, survivors, wait_for,
+from helpers_procs import (run_plain as run, driver_argv, job_argv, kill_pids, recorded_pids, survivors, wait_for,
                            write_spec)
 from runall.backends.local.backend import LocalBackend
 from runall.backends.slurm.body import restart_log_prefix
@@ -26,10 +25,9 @@ from runall.errors import UsageError
 from runall.model import Job
 from runall.plan.jobfile import load_jobfile
 from runall.plan.launchers import with_launcher
-from runall.run.launchers import launch_for, local_command, node_command
+from runall.run.launchers import local_command, node_command
 from runall.run.resources import Allocation
 from runall.run.runner import launch_spec, log_name
-from runall.view.plain import PlainReporter
 
 PY = sys.executable
 TORCHRUN = str(Path(PY).parent / "torchrun")
@@ -196,14 +194,6 @@ def root(tmp_path: Path) -> Path:
     (tmp_path / "pids").mkdir()
     return tmp_path
 
-
-def run(root: Path, jobs: list[Job], *options: str) -> tuple[int, dict, str]:
-    out = io.StringIO()
-    code = start_run(root, jobs, "--runs-dir", str(root / "runs"), "--grace", "1", *options,
-                     reporter=PlainReporter(out))
-    manifest = json.loads((root / "runs" / "latest" / "manifest.json").read_text())
-    assert survivors(root / "pids", wait=2.0) == []
-    return code, manifest, out.getvalue()
 
 
 def test_two_launcher_jobs_at_once_each_rank_prefixed_in_its_log(root: Path):
