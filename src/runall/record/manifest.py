@@ -123,6 +123,7 @@ class _Writer:
         self._build: Callable[[], Iterable[str]] | None = None
         self._lines: list[str] = []
         self._busy = False
+        self._idle = False                       # the thread waits for work (else it is writing, or spacing writes)
         self._waiters = 0
         self._thread: threading.Thread | None = None
         self._fd: int | None = None              # the journal, open for appending
@@ -164,13 +165,16 @@ class _Writer:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="manifest-writer", daemon=True)
             self._thread.start()
-        self._cond.notify_all()
+        elif self._idle:                         # while it spaces writes, lines wait for the next write
+            self._cond.notify_all()
 
     def _run(self) -> None:
         while True:
             with self._cond:
                 if self._build is None and not self._lines:
+                    self._idle = True
                     self._cond.wait(self.IDLE)
+                    self._idle = False
                 if self._build is None and not self._lines:
                     self._close()
                     self._thread = None

@@ -8,6 +8,7 @@ backend in milliseconds; the real-process tests cover what only real processes s
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import heapq
 import itertools
@@ -145,6 +146,7 @@ class Runner:
 
     def run(self) -> RunResult:
         """Run to the end; returns the result (exit code 0, 1, 74 or 130) after telling the reporter."""
+        gc.freeze()     # the plan's objects live to the end: collections need not scan them again
         try:
             with self._signals():
                 self._loop()

@@ -72,8 +72,8 @@ class LocalBackend:
         self._orphans = containment.Orphans()
         self._leaders: dict[int, str] = {}          # pid -> token, of attempts running now
         self._before: set[int] = set()              # children this process had before its first job
-        self._spawned = 0
         self._looked = 0.0                          # when orphans were last looked for
+        self._reaped = 0.0                          # ... and last collected
 
     @classmethod
     def parse_settings(cls, project: Project, values: Mapping[str, Sourced]) -> None:
@@ -104,15 +104,13 @@ class LocalBackend:
             self._cgroups = containment.Cgroups.open()
         env = {**self._environ, **spec.env, TOKEN_VAR: spec.token}
         self._tokens.add(spec.token)
-        self._spawned += 1
         argv = command(spec)
         with _open_log(spec.log_path) as log:
             try:
                 if self._cgroups is None:
                     proc, cgroup = self._spawn(argv, spec, env, log), None
                 else:
-                    with self._cgroups.entered(str(self._spawned)) as cgroup:
-                        proc = self._spawn(argv, spec, env, log)
+                    proc, cgroup = self._cgroups.spawn(lambda: self._spawn(argv, spec, env, log))
             except OSError as exc:
                 log.write(f"runall: cannot start {argv[0]!r}: {exc}\n".encode())
                 raise
@@ -209,13 +207,17 @@ class LocalBackend:
             self._orphans.observe(self._leaders, self._before)
 
     def _settle_orphans(self) -> None:
-        """After attempts ended: remove emptied cgroups; kill orphans whose jobs have all ended."""
+        """After attempts ended: remove emptied cgroups; kill orphans whose jobs have all ended;
+        collect exited orphans (about once a second: a zombie costs nothing meanwhile)."""
         if self._cgroups is not None:
             self._cgroups.prune()
         elif self._contained:
             self._orphans.observe(self._leaders, self._before)
             process_tree.kill_tree(None, self._orphans.released(self._leaders.values()))
-        containment.reap_orphans({*self._leaders, *self._before})
+        now = time.monotonic()
+        if now - self._reaped >= ORPHAN_LOOK_S:
+            self._reaped = now
+            containment.reap_orphans({*self._leaders, *self._before})
 
 
 def command(spec: LaunchSpec) -> list[str]:

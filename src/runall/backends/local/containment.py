@@ -7,10 +7,12 @@ Two mechanisms (Linux):
   environment) is re-parented to the orchestrator rather than to init, so it can never
   outlive the run unseen. `reap_orphans` collects those that exit.
 - Where cgroup v2 is writable, each attempt starts in a cgroup of its own
-  (`<own cgroup>/runall-<pid>/<attempt>`), which every descendant inherits whatever it
-  does with sessions, process groups or its environment. Killing the cgroup ends them all.
-  The process is placed race-free: the orchestrator enters the attempt's cgroup, forks the
-  job, and goes back to its own cgroup.
+  (`<own cgroup>/runall-<pid>/<n>`), which every descendant inherits whatever it does with
+  sessions, process groups or its environment. Killing the cgroup ends them all. The process
+  is placed race-free and with one move per attempt: the orchestrator waits in the next
+  attempt's (empty) cgroup, forks the job there, and moves on to a new one at once. (Anything
+  else the orchestrator forked during a run would start in the next attempt's cgroup; the
+  local backend forks nothing else.)
 
 Where cgroups are not writable, `Orphans` attributes re-parented processes to the jobs that
 were running when they appeared, and they are killed once all of those jobs have ended.
@@ -24,13 +26,13 @@ import os
 import signal
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, TypeVar
 
 import psutil
 
 PR_SET_CHILD_SUBREAPER = 36
+T = TypeVar("T")
 _subreaper = False
 
 
@@ -112,9 +114,11 @@ def _alive(proc: psutil.Process) -> bool:
 class Cgroups:
     """One cgroup v2 per attempt under `<own cgroup>/runall-<pid>`; None from `open` where unusable."""
 
-    def __init__(self, base: Path, home: Path) -> None:
+    def __init__(self, base: Path, home: Path, parked: Path) -> None:
         self.base = base            # this orchestrator's folder of attempt cgroups
-        self.home = home            # the cgroup the orchestrator itself lives in
+        self.home = home            # the cgroup the orchestrator came from, and goes back to at the end
+        self._parked: Path | None = parked   # the cgroup it waits in: the next attempt's
+        self._count = int(parked.name)
         self._lock = threading.Lock()
         self._left: set[str] = set()    # ended attempts' cgroups that still held processes
 
@@ -131,28 +135,33 @@ class Cgroups:
         _remove_dead_bases(home)
         try:
             base.mkdir(exist_ok=True)
-            probe = base / "probe"
-            probe.mkdir()
-            (probe / "cgroup.procs").write_text(str(os.getpid()))
-            (home / "cgroup.procs").write_text(str(os.getpid()))
-            probe.rmdir()
+            first = _enter(base / "1")          # also the probe: can this process move at all?
         except OSError:
-            _remove_quietly(base / "probe")
+            _remove_quietly(base / "1")
             _remove_quietly(base)
             return None
-        return cls(base, home)
+        return cls(base, home, first)
 
-    @contextmanager
-    def entered(self, name: str) -> Iterator[Path]:
-        """Run the body (a fork) inside a new cgroup `name`; the orchestrator goes back after."""
-        group = self.base / name
+    def spawn(self, start: Callable[[], T]) -> tuple[T, Path]:
+        """Call `start` (which forks) in the cgroup the orchestrator waits in, then move on to a
+        new one; returns what `start` returned and the cgroup its processes are in. When
+        `start` raises, nothing started and the orchestrator stays where it is."""
         with self._lock:
-            group.mkdir(exist_ok=True)
-            (group / "cgroup.procs").write_text(str(os.getpid()))
+            if self._parked is None:            # an earlier move failed: try again (OSError: cannot start)
+                self._parked = self._next()
+            group = self._parked
+            started = start()
+            self._parked = None
             try:
-                yield group
-            finally:
-                (self.home / "cgroup.procs").write_text(str(os.getpid()))
+                self._parked = self._next()
+            except OSError:                     # never stay in an attempt's cgroup: it may be killed
+                _enter(self.home)
+            return started, group
+
+    def _next(self) -> Path:
+        """Create the next attempt's cgroup and move the orchestrator into it."""
+        self._count += 1
+        return _enter(self.base / str(self._count))
 
     def pids(self, name: str) -> list[int]:
         """Processes in attempt cgroup `name` now."""
@@ -201,7 +210,11 @@ class Cgroups:
         self._left = {name for name in self._left if not self.remove(name)}
 
     def close(self) -> None:
-        """Kill whatever is left in any attempt cgroup, then remove them all."""
+        """Go back to the orchestrator's own cgroup; kill whatever is left in any attempt cgroup,
+        then remove them all."""
+        with self._lock:
+            _enter(self.home)
+            self._parked = None
         for group in self._groups():
             kill_cgroup(group)
         _remove_quietly(self.base)
@@ -213,6 +226,13 @@ class Cgroups:
                 return [self.base / e.name for e in entries if e.is_dir(follow_symlinks=False)]
         except OSError:
             return []
+
+
+def _enter(group: Path) -> Path:
+    """Move this process (all its threads) into cgroup `group`, creating it if needed."""
+    group.mkdir(exist_ok=True)
+    (group / "cgroup.procs").write_text(str(os.getpid()))
+    return group
 
 
 def kill_cgroup(group: Path, wait: float = 2.0) -> int:
