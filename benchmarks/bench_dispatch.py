@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shlex
 import shutil
@@ -25,6 +26,7 @@ def run(tiny: bool, work: Path) -> Section:
     """Time the same trivial commands through runall, xargs and (when installed) GNU parallel."""
     jobs, reps = (10, 1) if tiny else (200, 5)
     tree = fresh_dir(work / "dispatch")
+    runs = fresh_dir(work / "dispatch-runs")   # one new runs folder per run, outside the tree
     (tree / "pyproject.toml").write_text("", encoding="utf-8")
     for i in range(jobs):
         write_script(tree / f"train_j{i:03d}.py", "if __name__ == \"__main__\":\n    pass\n")  # exits at once
@@ -39,9 +41,10 @@ def run(tiny: bool, work: Path) -> Section:
     parallel = ["parallel", "-j2", "--will-cite"]
     parallel_input = "".join(shlex.join(argv) + "\n" for argv in argvs).encode()
 
-    def time_runall() -> float:
-        shutil.rmtree(tree / "runs", ignore_errors=True)       # every run starts without history
-        return time_command(runall, cwd=tree)
+    rounds = itertools.count()
+
+    def time_runall() -> float:          # every run starts without history, and nothing is deleted meanwhile
+        return time_command([*runall, "--runs-dir", str(runs / str(next(rounds)))], cwd=tree)
 
     cases = {"runall": time_runall,
              "xargs -P 2": lambda: time_command(xargs, cwd=tree, stdin=xargs_input)}
@@ -49,7 +52,10 @@ def run(tiny: bool, work: Path) -> Section:
              "all three get exactly these argv lists (runall's own `--dry-run --format json`).",
              "runall has no quiet flag: its per-job status lines go to a temporary file, as does "
              "every tool's output (shown only if a command fails). runall also discovers the scripts (flag cache warm), writes a log per "
-             "job and the run manifest: that is part of its cost. `runs/` is removed before each runall run."]
+             "job and the run manifest: that is part of its cost. Each runall run gets a new runs folder outside "
+             "the tree (`--runs-dir` above), all removed at the end: removing one before each run "
+             "would charge the next run's log files for it (this machine's ext4 without a journal skips "
+             "recently deleted inodes when it creates files, see section 11)."]
     if shutil.which("parallel"):
         cases["parallel -j2"] = lambda: time_command(parallel, cwd=tree, stdin=parallel_input)
     else:
@@ -60,6 +66,7 @@ def run(tiny: bool, work: Path) -> Section:
     samples = interleave(cases, reps)
     end_load = load1()
     shutil.rmtree(tree, ignore_errors=True)
+    shutil.rmtree(runs, ignore_errors=True)
     med = {name: median(values) for name, values in samples.items()}
     base = samples["xargs -P 2"]
     paired = {name: median([v / b for v, b in zip(values, base)]) for name, values in samples.items()}
@@ -78,7 +85,8 @@ def run(tiny: bool, work: Path) -> Section:
         key="dispatch", title=f"Dispatch overhead: {jobs} trivial jobs, 2 workers",
         target=f"runall within {TARGET:.2f}x of xargs", met=factor <= TARGET,
         headline=f"runall {secs(med['runall'])} vs xargs {secs(med['xargs -P 2'])}: {ratio(factor)}",
-        commands=[shown(runall), f"{shown(xargs)}   # stdin: each job's arguments, NUL-separated",
+        commands=[f"{shown(runall)} --runs-dir {shown([str(runs)])}/N",
+                  f"{shown(xargs)}   # stdin: each job's arguments, NUL-separated",
                   f"{shown(parallel)}   # stdin: one shell-quoted command per line", shown(fixed)],
         table=table, notes=notes, load=(start_load, end_load),
         raw={"jobs": jobs, "reps": reps, "samples": samples})

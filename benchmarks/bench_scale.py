@@ -41,6 +41,7 @@ def run(tiny: bool, work: Path) -> Section:
     """Each size: interleaved runall and xargs runs, measured from outside (wall, own CPU, VmHWM)."""
     sizes = {20: 1, 60: 1} if tiny else {2_000: 3, 10_000: 1}
     tree = fresh_dir(work / "scale")
+    runs = fresh_dir(work / "scale-runs")     # outside the tree: no run discovers an earlier one's logs
     (tree / "pyproject.toml").write_text("", encoding="utf-8")
     write_script(tree / "train_g.py", SCRIPT)
     start_load = load1()
@@ -57,7 +58,7 @@ def run(tiny: bool, work: Path) -> Section:
         plan = measure([*base, "--list", "--no-cache"], cwd=tree)         # the job list alone: RSS reference
         samples: dict[str, list[Usage]] = {"runall": [], "xargs": []}
         for rep in range(reps):          # a new runs folder each time: no history, nothing deleted meanwhile
-            samples["runall"].append(measure([*runall, "--runs-dir", f"runs-{jobs}-{rep}"], cwd=tree))
+            samples["runall"].append(measure([*runall, "--runs-dir", str(runs / f"{jobs}-{rep}")], cwd=tree))
             samples["xargs"].append(measure(xargs, cwd=tree, stdin=feed))
         walls = {k: [u.wall for u in v] for k, v in samples.items()}
         paired = median([r / x for r, x in zip(walls["runall"], walls["xargs"])])
@@ -71,6 +72,7 @@ def run(tiny: bool, work: Path) -> Section:
         commands += [shown(runall), f"{shown(xargs)}   # stdin: each job's arguments, NUL-separated"]
     end_load = load1()
     shutil.rmtree(tree, ignore_errors=True)
+    shutil.rmtree(runs, ignore_errors=True)
     small, large = (str(size) for size in sizes)
     growth = (max(raw[large]["peak_mib"]) - max(raw[small]["peak_mib"])) * 1024 / (int(large) - int(small))
     ratios = [float(row[3].rstrip("x")) for row in rows]
@@ -90,7 +92,8 @@ def run(tiny: bool, work: Path) -> Section:
         notes=["Each job is `python train_g.py --a I --b J`: a script whose options are declared for the flag "
                "stage but never parsed, so a job costs Python's start-up and nothing else. Both tools get the "
                "argv lists of runall's own `--dry-run --format json`. Each runall run gets a new runs folder "
-               "(`--runs-dir runs-N-REP`), so it has no history; all are removed at the end, not in between: "
+               "outside the tree (`--runs-dir .../scale-runs/N-REP`), so it has no history and no run "
+               "walks an earlier run's logs; all are removed at the end, not in between: "
                "on this machine's ext4 file system without a journal, creating files right after thousands "
                "were deleted costs far more system time (the inode allocator skips recently deleted inodes), "
                "which would charge an earlier run's clean-up to the next one's log files.",

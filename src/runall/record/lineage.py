@@ -186,19 +186,19 @@ def data_paths(job: Job) -> list[str]:
     return found
 
 
-def job_entry(job: Job, env: Mapping[str, str], environment_id: str, root: Path,
+def job_entry(job: Job, env: Mapping[str, str], environment_id: str, root: Path, script_sha: str | None,
               hashes: DataHashes, context: Mapping[str, Any]) -> dict[str, Any]:
     """A job's lineage: code, data, settings, the id of its environment, and its hash.
 
-    `env` is what the job's attempts set on top of the orchestrator's environment; `context`
-    is the environment record (for the hash: git state and packages)."""
-    script_sha = sha256_or_none(root / job.script)
+    `env` is what the job's attempts set on top of the orchestrator's environment (sorted by
+    name; equal ones may be one shared dict), `script_sha` the digest of its script, `context`
+    the environment record (for the hash: git state and packages)."""
     launcher = {"name": job.launcher, "procs": processes(job), "nodes": job.nodes} if job.launcher else None
     entry = {
         "environment": environment_id,
         "code": {"script": job.script, "script_sha256": script_sha},
         "data": [hashes.entry(path, root) for path in data_paths(job)],
-        "settings": {"argv": list(job.argv), "env": dict(sorted(env.items())), "launcher": launcher},
+        "settings": {"argv": job.argv, "env": env, "launcher": launcher},
     }
     entry["hash"] = digest({
         "git": {k: context["git"].get(k) for k in ("commit", "diff_sha256")},
@@ -215,7 +215,14 @@ def record(manifest: Manifest, jobs: Iterable[Job], root: Path, envs: Mapping[st
     context = environment(root)
     environment_id = digest(context)[:16]
     hashes = DataHashes(root)
-    entries = {job.id: job_entry(job, envs[job.id], environment_id, root, hashes, context) for job in jobs}
+    jobs = list(jobs)
+    scripts = {script: sha256_or_none(root / script) for script in {job.script for job in jobs}}
+    shared: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}     # a grid's jobs share one env
+    entries = {}
+    for job in jobs:
+        items = tuple(sorted(envs[job.id].items()))
+        env = shared.setdefault(items, dict(items))
+        entries[job.id] = job_entry(job, env, environment_id, root, scripts[job.script], hashes, context)
     try:
         hashes.save()
     except OSError:

@@ -44,7 +44,7 @@ JOURNAL = "manifest.journal"
 LATEST = "latest"
 FORMAT_VERSION = 1
 COMPACT_EVERY = 1.0         # seconds between foldings of the journal into manifest.json, at least
-COMPACT_SHARE = 20          # ... and at least this many times as long as the last folding took
+COMPACT_SHARE = 100         # ... and at least this many times as long as the last folding took (folding: <= 1% of a run)
 DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG})
 
 
