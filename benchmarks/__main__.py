@@ -14,7 +14,7 @@ from typing import Callable
 from . import (bench_discovery, bench_discovery_real, bench_dispatch, bench_flags, bench_makespan, bench_memory,
                bench_ray, bench_scale, bench_slurm, bench_startup, bench_threads, flags_corpus)
 from .common import REPO, Section, load1, prepare_environment, shown
-from .report import render
+from .report import render, update
 
 BENCHMARKS: dict[str, Callable[[bool, Path], Section]] = {   # in the order
     "dispatch": bench_dispatch.run,
@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), metavar="KEY",
                         help=f"run only these ({', '.join(BENCHMARKS)})")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="the Markdown report")
+    parser.add_argument("--update", action="store_true",
+                        help="with --only: replace just those sections of --out, keeping the others (for "
+                             "sections whose inputs, such as repository snapshots, are not on this machine)")
     parser.add_argument("--json", type=Path, help="also write every section, raw samples included")
     parser.add_argument("--work", type=Path, default=HERE / ".work",
                         help="scratch folder for generated trees (inside the repository)")
@@ -55,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     if REPO not in work.parents:
         parser.error("--work must lie inside the repository (runall keeps outputs inside its root)")
     prepare_environment()
+    if args.update and not (args.only and args.out.is_file()):
+        parser.error("--update needs --only and an existing --out")
     keys = args.only or list(BENCHMARKS)
     started = time.perf_counter()
     sections: list[Section] = []
@@ -71,7 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     if work.is_dir() and not any(work.iterdir()):
         work.rmdir()
     command = shown([sys.executable, "-m", "benchmarks", *(argv if argv is not None else sys.argv[1:])])
-    args.out.write_text(render(sections, command, time.perf_counter() - started), encoding="utf-8")
+    seconds = time.perf_counter() - started
+    if args.update:
+        numbered = [(list(BENCHMARKS).index(key) + 1, section) for key, section in zip(keys, sections)]
+        text = update(args.out.read_text(encoding="utf-8"), numbered, command, seconds)
+    else:
+        text = render(sections, command, seconds)
+    args.out.write_text(text, encoding="utf-8")
     if args.json:
         args.json.write_text(json.dumps([s.to_dict() for s in sections], indent=1) + "\n", encoding="utf-8")
     return 1 if any(s.title.endswith("FAILED") for s in sections) else 0

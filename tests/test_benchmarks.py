@@ -76,6 +76,35 @@ def test_dispatch_compares_the_same_commands(tiny_run: tuple[dict[str, dict[str,
     assert "parallel -j2" in tools or any("not installed" in note for note in section["notes"])
 
 
+def test_update_reruns_only_the_named_sections(tiny_run: tuple[dict[str, dict[str, Any]], str],
+                                              tmp_path: Path) -> None:
+    """`--only KEY --update` measures KEY again into an existing RESULTS.md and keeps every other
+    section (e.g. those that need repository snapshots this machine lacks) as it was."""
+    sections, markdown = tiny_run
+    out = tmp_path / "RESULTS.md"
+    out.write_text(markdown, encoding="utf-8")
+    work = REPO / "benchmarks" / ".work" / f"test-{uuid.uuid4().hex[:8]}"
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--size", "tiny", "--only", "startup", "--update",
+                           "--out", str(out), "--work", str(work)], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    number = list(BENCHMARKS).index("startup") + 1
+
+    def blocks(text: str) -> dict[str, str]:
+        return {block.split("\n", 1)[0]: block for block in re.split(r"(?m)^(?=## )", text)}
+
+    before, after = blocks(markdown), blocks(out.read_text(encoding="utf-8"))
+    assert list(before) == list(after)
+    kept = [head for head in before if head not in ("# Benchmark results", "## Summary")
+            and not head.startswith(f"## {number}. ")]
+    assert all(before[head] == after[head] for head in kept)
+    rows = [[line for line in text.splitlines() if not line.startswith(f"| {number} |")]
+            for text in (before["## Summary"], after["## Summary"])]
+    assert rows[0] == rows[1]
+    assert f"Sections {number} measured again by " in after["# Benchmark results"]
+    assert f"## {number}. {sections['startup']['title']}" in after
+
+
 def test_counts_score_a_wrong_spelling_both_ways() -> None:
     counts = Counts()
     counts.add("a.py", "--epochs", "--epochs")
