@@ -151,6 +151,7 @@ class Runner:
             with self._signals():
                 self._loop()
         finally:
+            gc.unfreeze()   # collectable again, in a process that goes on (tests, a notebook)
             self._abort()
             self.backend.close()
             self.locks.close()
