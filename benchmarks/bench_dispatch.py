@@ -55,7 +55,7 @@ def run(tiny: bool, work: Path) -> Section:
              "job and the run manifest: that is part of its cost. Each runall run gets a new runs folder outside "
              "the tree (`--runs-dir` above), all removed at the end: removing one before each run "
              "would charge the next run's log files for it (this machine's ext4 without a journal skips "
-             "recently deleted inodes when it creates files, see section 11)."]
+             "recently deleted inodes when it creates files; see the scale section)."]
     if shutil.which("parallel"):
         cases["parallel -j2"] = lambda: time_command(parallel, cwd=tree, stdin=parallel_input)
     else:

@@ -55,9 +55,11 @@ def machine_facts() -> list[str]:
 
 
 def _table(rows: list[list[str]]) -> list[str]:
-    cells = [[str(c).replace("|", "\\|") for c in row] for row in rows]
-    return ["| " + " | ".join(cells[0]) + " |", "|" + "---|" * len(cells[0])] + [
-        "| " + " | ".join(row) + " |" for row in cells[1:]]
+    return [_row(rows[0]), "|" + "---|" * len(rows[0])] + [_row(row) for row in rows[1:]]
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 
 
 def _met(section: Section) -> str:
@@ -91,7 +93,7 @@ def update(text: str, numbered: Sequence[tuple[int, Section]], command: str, sec
         if len(heads) != 1:
             raise ValueError(f"RESULTS.md has no section {number} to replace")
         blocks[heads[0]] = "\n".join(_section_lines(number, section)) + "\n\n"
-        row = "\n".join(_table([["#"], _summary_row(number, section)])[2:])
+        row = _row(_summary_row(number, section))
         blocks = [re.sub(rf"(?m)^\| {number} \|.*$", lambda _: row, block) if block.startswith("## Summary")
                   else block for block in blocks]
     commit = next(fact for fact in machine_facts() if fact.startswith("runall: "))
