@@ -350,14 +350,11 @@ def frameworks(work: Plan, inv: Invocation) -> Plan:
     """Note which jobs use a GPU framework (read from their imports): what a run or a dry run
     needs to share out GPUs, and `--list` does not."""
     if work.resumed is None and (inv.value("dry_run") or not inv.value("list")):
-        from runall.plan.frameworks import uses_gpu_framework
-        from runall.plan.sources import Sources
+        from runall.plan.frameworks import gpu_frameworks
 
-        sources = Sources(inv.root)
-        found: dict[str, bool] = {}
+        found = gpu_frameworks(inv.root, (job.script for job in work.jobs),
+                               inv.settings.cache_dir / "frameworks.json" if inv.settings.cache else None)
         for job in work.jobs:
-            if job.script not in found:
-                found[job.script] = uses_gpu_framework(sources, inv.root / job.script)
             job.gpu_framework = found[job.script]
     return work
 

@@ -2,14 +2,18 @@
 
 A script counts when it, or a module of the repository it imports (a few levels deep, through
 `plan.sources`), imports torch, JAX, TensorFlow or a library built on them. A parallel run
-gives such a job one GPU of its own when the machine has GPUs (`run.resources`).
+gives such a job one GPU of its own when the machine has GPUs (`run.resources`). Answers are
+cached (`frameworks.json` in `Settings.cache_dir`) by the content of every file looked at.
 """
 
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
+from typing import Iterable
 
+from runall.plan.flags.cache import ContentCache
 from runall.plan.sources import Sources
 
 GPU_FRAMEWORKS = frozenset({
@@ -17,11 +21,36 @@ GPU_FRAMEWORKS = frozenset({
     "transformers", "diffusers", "timm", "ultralytics", "mxnet", "paddle", "cupy", "tinygrad",
 })
 DEPTH = 3       # the script, and repository modules up to this many imports away
+CACHE_VERSION = f"frameworks:1:{DEPTH}:{','.join(sorted(GPU_FRAMEWORKS))}"
 
 
-def uses_gpu_framework(sources: Sources, script: Path, depth: int = DEPTH) -> bool:
-    """True when `script` or the repository modules it imports import a GPU framework."""
-    seen: set[Path] = set()
+def gpu_frameworks(root: Path, scripts: Iterable[str], cache_file: Path | None) -> dict[str, bool]:
+    """For each script (relative to `root`): whether it uses a GPU framework. A script's answer
+    is reused while every file it was read from keeps its content (`cache_file` None: no cache)."""
+    cache = ContentCache(cache_file, CACHE_VERSION)
+    sources: Sources | None = None
+    found: dict[str, bool] = {}
+    for script in dict.fromkeys(scripts):
+        path = root / script
+        key = os.path.abspath(path)
+        entry = cache.get(key) if cache_file is not None else None
+        if isinstance(entry, dict) and isinstance(entry.get("uses"), bool) and cache.fresh(entry.get("files")):
+            found[script] = entry["uses"]
+            continue
+        sources = sources or Sources(root)
+        seen: set[Path] = set()
+        found[script] = uses_gpu_framework(sources, path, seen=seen)
+        files = {str(file): digest for file in seen if (digest := cache.digest(file)) is not None}
+        if files:
+            cache.put(key, {"files": files, "uses": found[script]})
+    cache.save()
+    return found
+
+
+def uses_gpu_framework(sources: Sources, script: Path, depth: int = DEPTH, seen: set[Path] | None = None) -> bool:
+    """True when `script` or the repository modules it imports import a GPU framework (`seen`:
+    filled with the files looked at)."""
+    seen = set() if seen is None else seen
     frontier = [script.resolve()]
     for _ in range(depth + 1):
         following: list[Path] = []

@@ -21,13 +21,14 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from runall.model import Job
 from runall.plan.launchers import processes
 from runall.plan.settings import cache_dir
-from runall.record.manifest import Manifest, environment_info, write_text_atomic
+from runall.record.manifest import Manifest, write_text_atomic
 
 KEY_PACKAGES = ("torch", "scikit-learn", "numpy")
 UNHASHED_ENV = ("CUDA_VISIBLE_DEVICES",)      # set per allocation: where, not what
@@ -59,9 +60,9 @@ def sha256_or_none(path: Path) -> str | None:
 
 # -- the environment: once per run start -------------------------------------------------------
 
-def environment(root: Path) -> dict[str, Any]:
-    """Git state (with a hash of the diff), Python, key packages, all distributions, host, GPUs."""
-    info = environment_info(root)
+def environment(root: Path, info: Mapping[str, Any]) -> dict[str, Any]:
+    """Git state (with a hash of the diff), Python, key packages, all distributions, host, GPUs;
+    `info` is the run's `environment_info` (git, host, Python), asked for once."""
     git = dict(info["git"])
     git["diff_sha256"] = _diff_sha256(root) if git.get("dirty") else None
     distributions = _distributions()
@@ -82,20 +83,32 @@ def _diff_sha256(root: Path) -> str | None:
 
 
 def _distributions() -> dict[str, str]:
-    """Every installed distribution of this interpreter: normalised name -> version, read from
-    the `NAME-VERSION.dist-info` folder's name where it has one (parsing every METADATA file
-    took 0.1 s per run), else from the metadata."""
+    """Every installed distribution of this interpreter: normalised name -> version, first on
+    `sys.path` wins. Read from the `NAME-VERSION.dist-info` folder's name where it has one
+    (importing importlib.metadata and parsing every METADATA file took 0.1 s per run), else
+    from that distribution's metadata."""
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or ".") as listing:
+                names = sorted(e.name for e in listing if e.name.endswith((".dist-info", ".egg-info")))
+        except OSError:
+            continue
+        for folder in names:
+            named = _INFO_FOLDER.fullmatch(folder)
+            name, version = (named[1], named[2]) if named else _metadata(Path(entry or ".", folder))
+            name = name.lower().replace("_", "-").replace(".", "-")
+            if name:
+                found.setdefault(name, version)
+    return found
+
+
+def _metadata(folder: Path) -> tuple[str, str]:
+    """(name, version) from a distribution folder's metadata, for a folder whose name does not say."""
     from importlib import metadata
 
-    found = {}
-    for dist in metadata.distributions():
-        folder = getattr(dist, "_path", None)
-        named = _INFO_FOLDER.fullmatch(folder.name) if isinstance(folder, Path) else None
-        name, version = (named[1], named[2]) if named else (dist.metadata["Name"] or "", dist.version)
-        name = name.lower().replace("_", "-").replace(".", "-")
-        if name:
-            found.setdefault(name, version)
-    return found
+    dist = metadata.PathDistribution(folder)
+    return dist.metadata["Name"] or "", dist.version or ""
 
 
 def _gpu_models() -> list[str]:
@@ -212,7 +225,7 @@ def job_entry(job: Job, env: Mapping[str, str], environment_id: str, root: Path,
 def record(manifest: Manifest, jobs: Iterable[Job], root: Path, envs: Mapping[str, Mapping[str, str]]) -> None:
     """Compute the environment and every job's entry (`envs`: each job's variables) and put
     them in the manifest."""
-    context = environment(root)
+    context = environment(root, {key: manifest.meta[key] for key in ("git", "host", "python")})
     environment_id = digest(context)[:16]
     hashes = DataHashes(root)
     jobs = list(jobs)

@@ -88,15 +88,28 @@ def environment_info(root: Path) -> dict[str, Any]:
 
 
 def _git_info(root: Path) -> dict[str, Any]:
-    def git(*args: str) -> str | None:
+    """Commit and dirty flag, both asked of git at once (each is a process start)."""
+    commands = (["git", "rev-parse", "HEAD"], ["git", "status", "--porcelain", "--untracked-files=no"])
+    procs: list[subprocess.Popen[str] | None] = []
+    for argv in commands:
         try:
-            done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout if done.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
+            procs.append(subprocess.Popen(argv, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL, text=True))
+        except OSError:
+            procs.append(None)
+    outputs: list[str | None] = []
+    for proc in procs:
+        if proc is None:
+            outputs.append(None)
+            continue
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            out = None
+        outputs.append(out if proc.returncode == 0 else None)
+    commit, status = outputs
     return {"commit": commit.strip() if commit else None, "dirty": bool(status.strip()) if status is not None else None}
 
 
@@ -354,6 +367,7 @@ class Manifest:
         self._states: list[str] | None = None    # per job: its state() as JSON, encoded at the first save
         self._fixed: list[str] | None = None     # per job: ', "argv": ..., "job": {...}}' (never changes)
         self._stale: dict[str, None] = {}        # jobs whose state changed since the last save, in order
+        self._lineage: dict[str, tuple[Any, str]] = {}   # per job: its lineage entry and that entry as JSON
         self._meta_changes: dict[str, Any] = {}  # run fields changed since the last save
         self._seq = journal_seq                  # number of the last journal line
         self._folded = -1                        # journal line number manifest.json includes (-1: none yet)
@@ -606,7 +620,7 @@ class Manifest:
     def _encode_changes(self) -> None:
         if self._states is None:
             records = self._records.values()
-            self._states = [_state_json(rec) for rec in records]
+            self._states = [_state_json(rec, self._lineage) for rec in records]
             self._fixed = [_fixed_json(rec) for rec in records]
         else:
             for job_id in self._stale:
@@ -616,12 +630,22 @@ class Manifest:
 
     def _encode_state(self, job_id: str) -> str:
         assert self._states is not None
-        state = self._states[self._index[job_id]] = _state_json(self._records[job_id])
+        state = self._states[self._index[job_id]] = _state_json(self._records[job_id], self._lineage)
         return state
 
 
-def _state_json(record: JobRecord) -> str:
-    return json.dumps(record.state(), separators=(", ", ": "), default=str)
+def _state_json(record: JobRecord, lineage: dict[str, tuple[Any, str]]) -> str:
+    """A record's state as JSON. Its lineage, set once per run start and often the largest part,
+    is encoded once (kept in `lineage` with the entry it was made from) and reused."""
+    state = record.state()
+    entry = state.pop("lineage")
+    text = json.dumps(state, separators=(", ", ": "), default=str)
+    if entry is None:
+        return text
+    known = lineage.get(record.id)
+    if known is None or known[0] is not entry:
+        known = lineage[record.id] = (entry, json.dumps(entry, separators=(", ", ": "), default=str))
+    return f'{text[:-1]}, "lineage": {known[1]}}}'
 
 
 def _fixed_json(record: JobRecord) -> str:

@@ -36,6 +36,7 @@ from runall.run.scheduler import Scheduler
 MAX_RETRY_DELAY = 300.0
 POLL_INTERVAL = 0.1      # longest sleep between checks; a job's exit wakes the loop sooner
 MTIME_SLACK = 2.0        # file systems with coarse timestamps: a metrics file this much older still counts
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class Clock(Protocol):
@@ -85,7 +86,7 @@ def job_token(run_token: str, job_id: str) -> str:
 
 def log_name(job_id: str, attempt: int) -> str:
     """`<id>.log` for the first attempt, `<id>.attempt<n>.log` after; ids made filename-safe."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", job_id)
+    safe = _UNSAFE.sub("_", job_id)
     if safe != job_id:
         safe += "-" + hashlib.sha1(job_id.encode()).hexdigest()[:6]
     return f"{safe}.log" if attempt == 1 else f"{safe}.attempt{attempt}.log"
@@ -275,8 +276,8 @@ class Runner:
         spec = launch_spec(self.manifest.run_dir, self.manifest.token, job, allocation, number, self.root,
                            self.options.thread_limits)
         start = self.clock.time()
-        self.manifest.begin_attempt(job.id, number, spec.log_path.relative_to(self.manifest.run_dir).as_posix(),
-                                    start, allocation.gpu_ids if allocation.pin_gpus else None, allocation.cpus)
+        self.manifest.begin_attempt(job.id, number, f"logs/{spec.log_path.name}", start,
+                                    allocation.gpu_ids if allocation.pin_gpus else None, allocation.cpus)
         if job.output_dir:
             try:
                 holder = self.locks.acquire(job.id, self.root / job.output_dir)

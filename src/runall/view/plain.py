@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ class PlainReporter:
         self.events = events
         self.commands = commands or {}
         self._cwd = Path.cwd()
+        self._below = os.path.join(str(self._cwd), "")     # the working directory's prefix, with a separator
 
     def on_event(self, event: JobEvent) -> None:
         if not self.events:
@@ -63,7 +65,11 @@ class PlainReporter:
             return path
 
     def _shown(self, path: Path | None) -> str:
-        return str(self._relative(path)) if path else ""
+        """`_relative(path)` as text (a prefix test: this runs for every event)."""
+        if not path:
+            return ""
+        text = str(path)
+        return text[len(self._below):] if text.startswith(self._below) else text
 
     def _write(self, text: str) -> None:
         print(text, file=self.stream, flush=True)

@@ -23,6 +23,8 @@ MAX_METRIC_COLUMNS = 6
 def clean(text: str) -> str:
     """Text with control characters (colour codes, carriage returns, C1 controls, ...) made
     harmless: safe on a terminal and valid in XML 1.0."""
+    if text.isprintable():      # the usual case, and a quick test: every character replaced below is unprintable
+        return text
     return _CONTROL.sub("?", _ANSI.sub("", text.replace("\t", " ")))
 
 

@@ -10,9 +10,10 @@ Two mechanisms (Linux):
   (`<own cgroup>/runall-<pid>/<n>`), which every descendant inherits whatever it does with
   sessions, process groups or its environment. Killing the cgroup ends them all. The process
   is placed race-free and with one move per attempt: the orchestrator waits in the next
-  attempt's (empty) cgroup, forks the job there, and moves on to a new one at once. (Anything
-  else the orchestrator forked during a run would start in the next attempt's cgroup; the
-  local backend forks nothing else.)
+  attempt's (empty) cgroup, forks the job there, and moves on to the next one at once. A
+  cgroup found empty when its attempt ends serves a later attempt (creating and removing one
+  per attempt cost more than the move). (Anything else the orchestrator forked during a run
+  would start in the next attempt's cgroup; the local backend forks nothing else.)
 
 Where cgroups are not writable, `Orphans` attributes re-parented processes to the jobs that
 were running when they appeared, and they are killed once all of those jobs have ended.
@@ -121,6 +122,7 @@ class Cgroups:
         self._count = int(parked.name)
         self._lock = threading.Lock()
         self._left: set[str] = set()    # ended attempts' cgroups that still held processes
+        self._free: list[str] = []      # ended attempts' cgroups found empty: the next attempts' (no mkdir, rmdir)
 
     @classmethod
     def open(cls) -> "Cgroups | None":
@@ -159,7 +161,9 @@ class Cgroups:
             return started, group
 
     def _next(self) -> Path:
-        """Create the next attempt's cgroup and move the orchestrator into it."""
+        """Move the orchestrator into the next attempt's cgroup: an emptied one, else a new one."""
+        if self._free:
+            return _enter(self.base / self._free.pop(), create=False)
         self._count += 1
         return _enter(self.base / str(self._count))
 
@@ -199,11 +203,26 @@ class Cgroups:
         return True
 
     def end(self, name: str) -> None:
-        """An attempt's leader exited: remove its cgroup, or, where processes are left in it,
-        SIGKILL them and remove the cgroup once they are gone (`prune`)."""
-        if not self.remove(name):
+        """An attempt's leader exited: keep its cgroup for a later attempt when it is empty, else
+        SIGKILL what is left in it and remove the cgroup once they are gone (`prune`)."""
+        if self._empty(name):
+            self._free.append(name)
+        else:
             self.kill(name)
             self._left.add(name)
+
+    def _empty(self, name: str) -> bool:
+        """Whether cgroup `name` exists and holds no process (an exited, unreaped leader is not in it)."""
+        try:
+            fd = os.open(self.base / name / "cgroup.procs", os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            return not os.read(fd, 64).strip()
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
 
     def prune(self) -> None:
         """Remove the ended attempts' cgroups that hold no process any more."""
@@ -228,10 +247,15 @@ class Cgroups:
             return []
 
 
-def _enter(group: Path) -> Path:
-    """Move this process (all its threads) into cgroup `group`, creating it if needed."""
-    group.mkdir(exist_ok=True)
-    (group / "cgroup.procs").write_text(str(os.getpid()))
+def _enter(group: Path, create: bool = True) -> Path:
+    """Move this process (all its threads) into cgroup `group`, creating it first if `create`."""
+    if create:
+        group.mkdir(exist_ok=True)
+    fd = os.open(group / "cgroup.procs", os.O_WRONLY)
+    try:
+        os.write(fd, str(os.getpid()).encode())
+    finally:
+        os.close(fd)
     return group
 
 

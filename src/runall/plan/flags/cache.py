@@ -95,6 +95,11 @@ class ContentCache:
         found = self.read(file)
         return found[0] if found else None
 
+    def fresh(self, files: Any) -> bool:
+        """Whether `files` ({path: sha256}, as stored with a value) all still have that content."""
+        return isinstance(files, dict) and bool(files) and all(self.digest(name) == digest
+                                                               for name, digest in files.items())
+
     def get(self, key: str) -> Any:
         """The value stored under `key` (kept at the next save), or None."""
         value = self._entries.get(key)
@@ -195,7 +200,7 @@ class FlagCache(ContentCache):
         """`compute()`'s result for `script`, reused while every file it names is unchanged."""
         name = f"{key}:{os.path.abspath(script)}"
         entry = self.get(name) if self.path is not None else None
-        if isinstance(entry, dict) and self._fresh(entry.get("files", {})):
+        if isinstance(entry, dict) and self.fresh(entry.get("files")):
             try:
                 return ScriptFlags.from_dict({**entry["result"], "path": str(script), "files": entry["files"]})
             except (KeyError, TypeError, ValueError, AttributeError):
@@ -225,9 +230,6 @@ class FlagCache(ContentCache):
         from runall.plan.flags.analyse import analyse, sniff_file
 
         return sniff_file(script) if self.sources is None else analyse(Path(script), self.sources)
-
-    def _fresh(self, files: dict[str, str]) -> bool:
-        return bool(files) and all(self.digest(name) == digest for name, digest in files.items())
 
 
 def _valid_row(row: Any) -> bool:
