@@ -107,7 +107,9 @@ class Backend(Protocol[H]):
 
     Optional: `start_batch(specs) -> list[H | OSError]` starts attempts that may start at once
     in one go (the Slurm backend submits them as job arrays); the runner calls it, where a
-    backend has it, instead of `start` for each.
+    backend has it, instead of `start` for each. `prepare()` begins, in the background, what
+    the first `start` needs (the local backend's containment): a run calls it, where a
+    backend has it, before recording the run, so the two overlap.
     """
 
     name: ClassVar[str]

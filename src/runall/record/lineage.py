@@ -5,7 +5,8 @@
   sha256 (folders: of their files' paths and hashes), cached by size and mtime;
 - settings: the resolved argv, the environment variables set for the job, the launcher;
 - environment: Python, the versions of key packages and a hash of every installed
-  distribution (a `pip freeze`, read with importlib.metadata, importing nothing), host, GPUs.
+  distribution (a `pip freeze`, read from the `.dist-info` folders on `sys.path`, importing
+  nothing), host, GPUs.
 
 The environment is recorded once per run start (`meta["environments"]`, keyed by its own
 hash) and each job's entry names it. A job's `hash` covers code, data contents, settings and
@@ -86,7 +87,7 @@ def _distributions() -> dict[str, str]:
     """Every installed distribution of this interpreter: normalised name -> version, first on
     `sys.path` wins. Read from the `NAME-VERSION.dist-info` folder's name where it has one
     (importing importlib.metadata and parsing every METADATA file took 0.1 s per run), else
-    from that distribution's metadata."""
+    from that distribution's metadata headers."""
     found: dict[str, str] = {}
     for entry in sys.path:
         try:
@@ -104,11 +105,22 @@ def _distributions() -> dict[str, str]:
 
 
 def _metadata(folder: Path) -> tuple[str, str]:
-    """(name, version) from a distribution folder's metadata, for a folder whose name does not say."""
-    from importlib import metadata
-
-    dist = metadata.PathDistribution(folder)
-    return dist.metadata["Name"] or "", dist.version or ""
+    """(name, version) from the `Name:` and `Version:` headers of a distribution folder's
+    METADATA (PKG-INFO in an .egg-info), for a folder whose name does not say; ("", "") if unreadable."""
+    headers: dict[str, str] = {}
+    for file in ("METADATA", "PKG-INFO"):
+        try:
+            with open(folder / file, encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    if not line.strip():
+                        break                       # the headers end at the first blank line
+                    key, sep, value = line.partition(":")
+                    if sep and key in ("Name", "Version"):
+                        headers.setdefault(key, value.strip())
+            break
+        except OSError:
+            continue
+    return headers.get("Name", ""), headers.get("Version", "")
 
 
 def _gpu_models() -> list[str]:

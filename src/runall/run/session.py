@@ -16,9 +16,10 @@ import shutil
 import socket
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence, TextIO
+from typing import Any, Iterator, Mapping, Sequence, TextIO
 
 import psutil
 
@@ -107,20 +108,35 @@ def start(jobs: Sequence[Job], request: RunRequest, reporter: Reporter | None = 
     lock = RunLock.acquire(run_dir, "--run-id")
     try:
         capacity = backend.capacity()
-        try:
-            manifest = Manifest.create(run_dir, jobs, root=request.root, meta={
-                "settings": dict(request.settings), "options": request.execution.to_dict(),
-                "capacity": capacity.to_dict(), "orchestrator": _orchestrator(), "backend": request.backend})
-            update_latest(request.runs_dir, run_id)
-        except RecordError:
-            shutil.rmtree(run_dir, ignore_errors=True)
-            raise
-        _record_lineage(manifest, jobs, request, capacity)
-        if request.detach:
-            return _submit(manifest, jobs, backend, request)
-        return _execute(manifest, jobs, backend, capacity, request, reporter, expected)
+        with _prepared(backend):
+            try:
+                manifest = Manifest.create(run_dir, jobs, root=request.root, meta={
+                    "settings": dict(request.settings), "options": request.execution.to_dict(),
+                    "capacity": capacity.to_dict(), "orchestrator": _orchestrator(), "backend": request.backend})
+                update_latest(request.runs_dir, run_id)
+            except RecordError:
+                shutil.rmtree(run_dir, ignore_errors=True)
+                raise
+            _record_lineage(manifest, jobs, request, capacity)
+            if request.detach:
+                return _submit(manifest, jobs, backend, request)
+            return _execute(manifest, jobs, backend, capacity, request, reporter, expected)
     finally:
         lock.release()
+
+
+@contextmanager
+def _prepared(backend: Backend[Any]) -> Iterator[None]:
+    """Let a backend that can get ready in the background (`prepare`) do so while the run is
+    recorded; closed again when anything fails before the run loop's own clean-up."""
+    prepare = getattr(backend, "prepare", None)
+    if prepare is not None:
+        prepare()
+    try:
+        yield
+    except BaseException:
+        backend.close()
+        raise
 
 
 def resume(manifest: Manifest, request: RunRequest, jobs: Sequence[Job] | None = None,
@@ -143,12 +159,14 @@ def resume(manifest: Manifest, request: RunRequest, jobs: Sequence[Job] | None =
         for job in jobs:
             manifest.reset_for_resume(job.id)
         capacity = backend.capacity()
-        _record_lineage(manifest, jobs, request, capacity)
-        manifest.set_meta(status="running", exit_code=None, finished=None, options=request.execution.to_dict(),
-                          capacity=capacity.to_dict(), backend=request.backend, orchestrator=_orchestrator(),
-                          resumed=[*manifest.meta.get("resumed", []), iso(time.time())])
-        manifest.save()
-        return _execute(manifest, jobs, backend, capacity, request, reporter, expected_durations(request.runs_dir))
+        with _prepared(backend):
+            _record_lineage(manifest, jobs, request, capacity)
+            manifest.set_meta(status="running", exit_code=None, finished=None, options=request.execution.to_dict(),
+                              capacity=capacity.to_dict(), backend=request.backend, orchestrator=_orchestrator(),
+                              resumed=[*manifest.meta.get("resumed", []), iso(time.time())])
+            manifest.save()
+            return _execute(manifest, jobs, backend, capacity, request, reporter,
+                            expected_durations(request.runs_dir))
     finally:
         lock.release()
 
@@ -181,7 +199,7 @@ def _record_lineage(manifest: Manifest, jobs: Sequence[Job], request: RunRequest
 
     record(manifest, jobs, request.root,
            {job.id: _first_spec(manifest.run_dir, manifest.token, job, request, capacity).env for job in jobs})
-    manifest.save()
+    manifest.save(wait=False)       # journal lines, written in the background while the first jobs start
 
 
 def status(manifest: Manifest, request: RunRequest, out: TextIO | None = None) -> int:

@@ -8,6 +8,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
@@ -73,6 +74,8 @@ class LocalBackend:
         self._looked = 0.0                          # when orphans were last looked for
         self._reaped = 0.0                          # ... and last collected
         self._cwd = os.getcwd()
+        self._preparing: threading.Thread | None = None     # containment being set up (`prepare`)
+        self._failed: BaseException | None = None         # ... and how that failed
         self._poller = select.epoll() if hasattr(select, "epoll") else None   # the running attempts' pidfds
         self._watched: dict[int, LocalHandle] = {}  # pidfd -> its attempt
 
@@ -97,13 +100,37 @@ class LocalBackend:
             lines += [shell_comment(spec.job_id), shlex.join(command(spec))]
         return "\n".join(lines) + "\n"
 
-    def start(self, spec: LaunchSpec) -> LocalHandle:
-        if not self._contained:
-            self._contained = True
+    def prepare(self) -> None:
+        """Set up containment in a thread (see `Backend`): the orchestrator's first move into a
+        cgroup waits about 20 ms for the kernel (an RCU grace period), time the run spends
+        recording itself meanwhile. `start` waits for it."""
+        if self._preparing is None and not self._contained:
+            self._preparing = threading.Thread(target=self._contain, name="runall-containment", daemon=True)
+            self._preparing.start()
+
+    def _contain(self) -> None:
+        try:
             self._before = containment.children()
             containment.become_subreaper()
             _uninherit_fds()
             self._cgroups = containment.Cgroups.open()
+        except BaseException as exc:        # raised again where the set-up is awaited
+            self._failed = exc
+
+    def _contained_now(self) -> None:
+        """Containment in effect (set up here, or awaited from `prepare`); its error, if any."""
+        if not self._contained:
+            self._contained = True
+            if self._preparing is None:
+                self._contain()
+            else:
+                self._preparing.join()
+        if self._failed is not None:
+            failed, self._failed = self._failed, None
+            raise failed
+
+    def start(self, spec: LaunchSpec) -> LocalHandle:
+        self._contained_now()
         env = {**self._environ, **spec.env, TOKEN_VAR: spec.token}
         self._tokens.add(spec.token)
         argv = command(spec)
@@ -187,6 +214,8 @@ class LocalBackend:
 
     def close(self) -> None:
         """Kill what attempts left behind: by token, every attempt cgroup, and adopted orphans."""
+        if self._preparing is not None:
+            self._preparing.join()
         if self._tokens:
             process_tree.kill_by_env(TOKEN_VAR, self._tokens.__contains__)
         if self._cgroups is not None:
