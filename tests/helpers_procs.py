@@ -114,7 +114,9 @@ def _spawn(pid_dir: Path, behaviour: str, *args: str, new_session: bool = False)
 
 
 def _job(pid_dir: Path, behaviour: str, args: list[str]) -> int:
-    (pid_dir / f"{os.getpid()}.pid").write_text(behaviour)
+    partial = pid_dir / f".{os.getpid()}.tmp"          # renamed into place: a reader never sees it empty
+    partial.write_text(behaviour)
+    partial.rename(pid_dir / f"{os.getpid()}.pid")
     if behaviour == "sleep":                  # sleep SECONDS [EXIT_CODE]
         time.sleep(float(args[0]))
         return int(args[1]) if len(args) > 1 else 0
