@@ -9,8 +9,8 @@ through `verdict`/`finish`: one place for every state change. `--resume`, `--sta
 Persistence costs O(changed records), whatever the run's size: each change is appended to
 the journal as one numbered JSON line (written by a background thread, batched every
 `_Writer.SPACING` s, and fsynced at most `_Writer.SYNC_EVERY` s after it was written: a
-dead orchestrator loses nothing written, a power cut at most that much), and the journal is folded into manifest.json, a complete JSON
-file replaced atomically, at least every `COMPACT_EVERY` seconds (less often when folding
+dead orchestrator loses nothing written, a power cut at most that much), and the journal
+is folded into manifest.json, a complete JSON file replaced atomically, at least every `COMPACT_EVERY` seconds (less often when folding
 takes long) and by every `save()`. `Manifest.load` reads both: the lines numbered above the
 manifest's `journal_seq`, up to a torn last line. A write that fails (disk full, read-only
 file system) stops further writes and leaves both files as they were (`write_error`); the
@@ -120,8 +120,9 @@ class _Writer:
 
     Lines arriving while a write is under way are written together (one write); writes are at
     least `SPACING` s apart unless someone waits, and written lines are fsynced at most
-    `SYNC_EVERY` s later (an fsync per batch made this machine's file creations, the jobs'
-    logs among them, wait for the disk: a 200-job run took 15% longer). A folding (`compact`) makes
+    `SYNC_EVERY` s later (an fsync per batch made the run's file creations, the jobs' logs
+    among them, wait for the disk: 2,000 trivial jobs 1.39x of xargs, against 1.31x this
+    way). A folding (`compact`) makes
     the journal lines handed over before it unnecessary: they are dropped, and the journal
     file is removed once the new manifest.json is in place. The first failed write stops
     all writing (`error`) until `retry`. The thread ends after `IDLE` s without work.

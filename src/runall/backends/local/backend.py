@@ -171,13 +171,13 @@ class LocalBackend:
         attempts running); any without are checked one by one, and then the wait is a sleep."""
         self._watch_orphans()
         bare = [h for h in handles if h.pidfd is None]
+        if not bare and self._poller is not None:     # epoll returns at once when one already ended
+            return self._reap(self._readable(max(0.0, timeout) if handles else 0.0))
         ended = self._reap([*self._readable(0), *bare])
         if ended or timeout <= 0 or not handles:
             return ended
-        if bare or self._poller is None:
-            time.sleep(min(timeout, 0.05))
-            return self._reap([*self._readable(0), *bare])
-        return self._reap(self._readable(timeout))
+        time.sleep(min(timeout, 0.05))
+        return self._reap([*self._readable(0), *bare])
 
     def _readable(self, timeout: float) -> list[LocalHandle]:
         """Watched attempts whose pidfd turned readable (their leader exited) within `timeout` s."""

@@ -169,11 +169,7 @@ class Cgroups:
 
     def pids(self, name: str) -> list[int]:
         """Processes in attempt cgroup `name` now."""
-        try:
-            text = (self.base / name / "cgroup.procs").read_text()
-        except OSError:
-            return []
-        return [int(line) for line in text.split()]
+        return _procs(self.base / name) or []
 
     def signal(self, name: str, sig: int) -> None:
         """Send `sig` to every process of cgroup `name`."""
@@ -213,16 +209,7 @@ class Cgroups:
 
     def _empty(self, name: str) -> bool:
         """Whether cgroup `name` exists and holds no process (an exited, unreaped leader is not in it)."""
-        try:
-            fd = os.open(self.base / name / "cgroup.procs", os.O_RDONLY)
-        except OSError:
-            return False
-        try:
-            return not os.read(fd, 64).strip()
-        except OSError:
-            return False
-        finally:
-            os.close(fd)
+        return _procs(self.base / name) == []
 
     def prune(self) -> None:
         """Remove the ended attempts' cgroups that hold no process any more."""
@@ -259,11 +246,27 @@ def _enter(group: Path, create: bool = True) -> Path:
     return group
 
 
+def _procs(group: Path) -> list[int] | None:
+    """The processes in cgroup `group` now; None when it cannot be read (gone, say)."""
+    try:
+        fd = os.open(group / "cgroup.procs", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return [int(pid) for pid in b"".join(chunks).split()]
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
+
+
 def kill_cgroup(group: Path, wait: float = 2.0) -> int:
     """SIGKILL every process in cgroup `group` and remove it once empty; returns how many were in it."""
-    try:
-        pids = [int(line) for line in (group / "cgroup.procs").read_text().split()]
-    except (OSError, ValueError):
+    pids = _procs(group)
+    if pids is None:
         return 0
     try:
         (group / "cgroup.kill").write_text("1")
