@@ -15,11 +15,14 @@ step, so all ranks save (rank 0 writes) and stop at the same batch.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
+
+GLOO_SETTLE_S = 0.1   # see `leave`
 
 
 @dataclass(frozen=True)
@@ -88,12 +91,20 @@ def join(cuda: bool) -> Group:
 
 def leave(group: Group) -> None:
     """Leave the process group together (a no-op for a single process): a rank that tears gloo
-    down while another still works (rank 0 writing results) aborts in C++ at exit."""
+    down while another still works (rank 0 writing results) aborts in C++ at exit.
+
+    Then wait a moment without the GIL. Once DistributedDataParallel has used the group, its
+    gloo threads outlive `destroy_process_group`, and one of them drops the last collective's
+    tensors after it completed, which takes the GIL (their Python objects). An interpreter
+    that is shutting down by then makes that thread exit in the middle of a C++ destructor:
+    "terminate called without an active exception", SIGABRT (seen in about one run in ten;
+    a core dump showed `ProcessGroupGloo::runLoop` destroying an `AsyncBarrierWork`)."""
     if group.active:
         import torch.distributed as dist
 
         dist.barrier()
         dist.destroy_process_group()
+        time.sleep(GLOO_SETTLE_S)
 
 
 def shard_step(model: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor,
