@@ -10,10 +10,13 @@ Two mechanisms (Linux):
   (`<own cgroup>/runall-<pid>/<n>`), which every descendant inherits whatever it does with
   sessions, process groups or its environment. Killing the cgroup ends them all. The process
   is placed race-free and with one move per attempt: the orchestrator waits in the next
-  attempt's (empty) cgroup, forks the job there, and moves on to the next one at once. A
-  cgroup found empty when its attempt ends serves a later attempt (creating and removing one
-  per attempt cost more than the move). (Anything else the orchestrator forked during a run
-  would start in the next attempt's cgroup; the local backend forks nothing else.)
+  attempt's (empty) cgroup, forks the job there, and moves on to the next one at once. The
+  move waits for the kernel (an RCU grace period: about a millisecond while the jobs keep
+  the CPUs busy), so a thread of its own makes it while the run goes on; everything that
+  touches a cgroup or starts the next attempt waits for it first. A cgroup found empty when
+  its attempt ends serves a later attempt (creating and removing one per attempt cost more
+  than the move). (Anything else the orchestrator forked during a run would start in the
+  next attempt's cgroup; the local backend forks nothing else.)
 
 Where cgroups are not writable, `Orphans` attributes re-parented processes to the jobs that
 were running when they appeared, and they are killed once all of those jobs have ended.
@@ -123,6 +126,11 @@ class Cgroups:
         self._lock = threading.Lock()
         self._left: set[str] = set()    # ended attempts' cgroups that still held processes
         self._free: list[str] = []      # ended attempts' cgroups found empty: the next attempts' (no mkdir, rmdir)
+        self._move = threading.Event()  # set: the mover thread is asked to park in the next cgroup
+        self._moved = threading.Event() # set: no move under way (the orchestrator is where `_parked` says)
+        self._moved.set()
+        self._mover: threading.Thread | None = None
+        self._closing = False
 
     @classmethod
     def open(cls) -> "Cgroups | None":
@@ -149,16 +157,39 @@ class Cgroups:
         new one; returns what `start` returned and the cgroup its processes are in. When
         `start` raises, nothing started and the orchestrator stays where it is."""
         with self._lock:
+            self._settle()
             if self._parked is None:            # an earlier move failed: try again (OSError: cannot start)
                 self._parked = self._next()
             group = self._parked
             started = start()
             self._parked = None
+            if self._mover is None:
+                self._mover = threading.Thread(target=self._moving, name="runall-cgroup-mover", daemon=True)
+                self._mover.start()
+            self._moved.clear()
+            self._move.set()
+            return started, group
+
+    def _moving(self) -> None:
+        """The mover thread: park in the next attempt's cgroup each time `spawn` asks."""
+        while True:
+            self._move.wait()
+            self._move.clear()
+            if self._closing:
+                return
             try:
                 self._parked = self._next()
             except OSError:                     # never stay in an attempt's cgroup: it may be killed
-                _enter(self.home)
-            return started, group
+                try:
+                    _enter(self.home)
+                except OSError:
+                    pass                        # nowhere to go; the next `spawn` tries `_next` again
+            finally:
+                self._moved.set()
+
+    def _settle(self) -> None:
+        """Wait until the orchestrator has left the last attempt's cgroup."""
+        self._moved.wait()
 
     def _next(self) -> Path:
         """Move the orchestrator into the next attempt's cgroup: an emptied one, else a new one."""
@@ -169,6 +200,7 @@ class Cgroups:
 
     def pids(self, name: str) -> list[int]:
         """Processes in attempt cgroup `name` now."""
+        self._settle()
         return _procs(self.base / name) or []
 
     def signal(self, name: str, sig: int) -> None:
@@ -181,6 +213,7 @@ class Cgroups:
 
     def kill(self, name: str) -> None:
         """SIGKILL everything in cgroup `name` (cgroup.kill where the kernel has it)."""
+        self._settle()
         try:
             (self.base / name / "cgroup.kill").write_text("1")
         except OSError:
@@ -201,6 +234,7 @@ class Cgroups:
     def end(self, name: str) -> None:
         """An attempt's leader exited: keep its cgroup for a later attempt when it is empty, else
         SIGKILL what is left in it and remove the cgroup once they are gone (`prune`)."""
+        self._settle()
         if self._empty(name):
             self._free.append(name)
         else:
@@ -219,8 +253,13 @@ class Cgroups:
         """Go back to the orchestrator's own cgroup; kill whatever is left in any attempt cgroup,
         then remove them all."""
         with self._lock:
+            self._settle()
             _enter(self.home)
             self._parked = None
+            if self._mover is not None:
+                self._closing = True
+                self._move.set()
+                self._mover.join()
         for group in self._groups():
             kill_cgroup(group)
         _remove_quietly(self.base)
