@@ -69,8 +69,11 @@ class Job:
     procs: int | None = None         # processes per node without GPUs (gloo); with gpus: one per GPU
     nodes: int = 1                   # nodes of a cluster backend, one launcher per node
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, used by previews and the run manifest (lists and dicts copied)."""
+    def to_dict(self, copy: bool = True) -> dict[str, Any]:
+        """JSON-ready form, used by previews and the run manifest: lists and dicts copied, or
+        (`copy=False`, for text encoded at once) the job's own."""
+        if not copy:
+            return {name: getattr(self, name) for name in _JOB_FIELDS}
         return {name: _copied(getattr(self, name)) for name in _JOB_FIELDS}
 
     @classmethod

@@ -212,12 +212,12 @@ def data_paths(job: Job) -> list[str]:
 
 
 def job_entry(job: Job, env: Mapping[str, str], environment_id: str, root: Path, script_sha: str | None,
-              hashes: DataHashes, context: Mapping[str, Any]) -> dict[str, Any]:
+              hashes: DataHashes, basis: str) -> dict[str, Any]:
     """A job's lineage: code, data, settings, the id of its environment, and its hash.
 
     `env` is what the job's attempts set on top of the orchestrator's environment (sorted by
-    name; equal ones may be one shared dict), `script_sha` the digest of its script, `context`
-    the environment record (for the hash: git state and packages)."""
+    name; equal ones may be one shared dict), `script_sha` the digest of its script, `basis`
+    what the hash takes from the environment record (`hash_basis`)."""
     launcher = {"name": job.launcher, "procs": processes(job), "nodes": job.nodes} if job.launcher else None
     entry = {
         "environment": environment_id,
@@ -226,12 +226,17 @@ def job_entry(job: Job, env: Mapping[str, str], environment_id: str, root: Path,
         "settings": {"argv": job.argv, "env": env, "launcher": launcher},
     }
     entry["hash"] = digest({
-        "git": {k: context["git"].get(k) for k in ("commit", "diff_sha256")},
-        "script_sha256": script_sha, "data": [(d["path"], d.get("sha256")) for d in entry["data"]],
-        "argv": job.argv, "env": {k: v for k, v in env.items() if k not in UNHASHED_ENV}, "launcher": launcher,
-        "python": context["python"].get("version"), "packages": context["packages"],
-        "freeze_sha256": context["freeze_sha256"]})
+        "basis": basis, "script_sha256": script_sha, "data": [(d["path"], d.get("sha256")) for d in entry["data"]],
+        "argv": job.argv, "env": {k: v for k, v in env.items() if k not in UNHASHED_ENV}, "launcher": launcher})
     return entry
+
+
+def hash_basis(context: Mapping[str, Any]) -> str:
+    """The digest of what every job's hash takes from the environment record (git state, Python,
+    packages), computed once per run rather than once per job."""
+    return digest({"git": {k: context["git"].get(k) for k in ("commit", "diff_sha256")},
+                   "python": context["python"].get("version"), "packages": context["packages"],
+                   "freeze_sha256": context["freeze_sha256"]})
 
 
 def record(manifest: Manifest, jobs: Iterable[Job], root: Path, envs: Mapping[str, Mapping[str, str]]) -> None:
@@ -239,6 +244,7 @@ def record(manifest: Manifest, jobs: Iterable[Job], root: Path, envs: Mapping[st
     them in the manifest."""
     context = environment(root, {key: manifest.meta[key] for key in ("git", "host", "python")})
     environment_id = digest(context)[:16]
+    basis = hash_basis(context)
     hashes = DataHashes(root)
     jobs = list(jobs)
     scripts = {script: sha256_or_none(root / script) for script in {job.script for job in jobs}}
@@ -247,7 +253,7 @@ def record(manifest: Manifest, jobs: Iterable[Job], root: Path, envs: Mapping[st
     for job in jobs:
         items = tuple(sorted(envs[job.id].items()))
         env = shared.setdefault(items, dict(items))
-        entries[job.id] = job_entry(job, env, environment_id, root, scripts[job.script], hashes, context)
+        entries[job.id] = job_entry(job, env, environment_id, root, scripts[job.script], hashes, basis)
     try:
         hashes.save()
     except OSError:

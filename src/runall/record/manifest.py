@@ -46,6 +46,7 @@ LATEST = "latest"
 FORMAT_VERSION = 1
 COMPACT_EVERY = 1.0         # seconds between foldings of the journal into manifest.json, at least
 COMPACT_SHARE = 100         # ... and at least this many times as long as the last folding took (folding: <= 1% of a run)
+FOLD_NOW = 100              # but at once when more jobs than this (and than half of them) changed
 DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG})
 
 
@@ -343,9 +344,10 @@ class JobRecord:
                 "backend_ref": self.backend_ref, "lineage": self.lineage,
                 "history": [a.to_dict() for a in self.history]}
 
-    def fixed(self) -> dict[str, Any]:
-        """What a run never changes: the job, and its argv and output directory at the top level."""
-        return {"argv": self.job.argv, "output_dir": self.job.output_dir, "job": self.job.to_dict()}
+    def fixed(self, copy: bool = True) -> dict[str, Any]:
+        """What a run never changes: the job, and its argv and output directory at the top level
+        (the job's own lists and dicts with `copy=False`, for text encoded at once)."""
+        return {"argv": self.job.argv, "output_dir": self.job.output_dir, "job": self.job.to_dict(copy)}
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: one line of manifest.json."""
@@ -599,13 +601,15 @@ class Manifest:
         """Write what changed: at once and completely with `wait` (manifest.json rewritten,
         journal folded in; RecordError when it cannot be written), else in the background as
         journal lines, folded into manifest.json at most every COMPACT_EVERY s (never raises:
-        a failure shows in `write_error`)."""
+        a failure shows in `write_error`). When most of many jobs changed at once (their lineage,
+        at a run's start), the folding comes at once: it writes each job once, where journal
+        lines would write it twice."""
         if wait:
             self._writer.retry()
             self._fold()
             self._writer.wait()
             return
-        if self._states is None or time.monotonic() >= self._next_fold:
+        if self._states is None or time.monotonic() >= self._next_fold or len(self._stale) > max(FOLD_NOW, len(self._index) // 2):
             if self._stale or self._meta_changes or self._folded != self._seq:
                 self._fold()
             return
@@ -670,7 +674,7 @@ def _state_json(record: JobRecord, lineage: dict[str, tuple[Any, str]]) -> str:
 
 
 def _fixed_json(record: JobRecord) -> str:
-    return ", " + json.dumps(record.fixed(), separators=(", ", ": "), default=str)[1:]
+    return ", " + json.dumps(record.fixed(copy=False), separators=(", ", ": "), default=str)[1:]
 
 
 def _manifest_text(head: str, states: Sequence[str], fixed: Sequence[str]) -> Iterator[str]:

@@ -129,6 +129,7 @@ class Cgroups:
         self._move = threading.Event()  # set: the mover thread is asked to park in the next cgroup
         self._moved = threading.Event() # set: no move under way (the orchestrator is where `_parked` says)
         self._moved.set()
+        self._leaving: str | None = None  # the attempt cgroup the orchestrator is moving out of
         self._mover: threading.Thread | None = None
         self._closing = False
 
@@ -162,7 +163,7 @@ class Cgroups:
                 self._parked = self._next()
             group = self._parked
             started = start()
-            self._parked = None
+            self._parked, self._leaving = None, group.name
             if self._mover is None:
                 self._mover = threading.Thread(target=self._moving, name="runall-cgroup-mover", daemon=True)
                 self._mover.start()
@@ -185,11 +186,14 @@ class Cgroups:
                 except OSError:
                     pass                        # nowhere to go; the next `spawn` tries `_next` again
             finally:
+                self._leaving = None
                 self._moved.set()
 
-    def _settle(self) -> None:
-        """Wait until the orchestrator has left the last attempt's cgroup."""
-        self._moved.wait()
+    def _settle(self, name: str | None = None) -> None:
+        """Wait until the orchestrator has left the last attempt's cgroup (only when that is
+        cgroup `name`, given one: other attempts' cgroups need not wait for the move)."""
+        if name is None or name == self._leaving:
+            self._moved.wait()
 
     def _next(self) -> Path:
         """Move the orchestrator into the next attempt's cgroup: an emptied one, else a new one."""
@@ -200,8 +204,8 @@ class Cgroups:
 
     def pids(self, name: str) -> list[int]:
         """Processes in attempt cgroup `name` now."""
-        self._settle()
-        return _procs(self.base / name) or []
+        self._settle(name)
+        return _procs(f"{self.base}/{name}") or []
 
     def signal(self, name: str, sig: int) -> None:
         """Send `sig` to every process of cgroup `name`."""
@@ -213,7 +217,7 @@ class Cgroups:
 
     def kill(self, name: str) -> None:
         """SIGKILL everything in cgroup `name` (cgroup.kill where the kernel has it)."""
-        self._settle()
+        self._settle(name)
         try:
             (self.base / name / "cgroup.kill").write_text("1")
         except OSError:
@@ -234,7 +238,7 @@ class Cgroups:
     def end(self, name: str) -> None:
         """An attempt's leader exited: keep its cgroup for a later attempt when it is empty, else
         SIGKILL what is left in it and remove the cgroup once they are gone (`prune`)."""
-        self._settle()
+        self._settle(name)
         if self._empty(name):
             self._free.append(name)
         else:
@@ -243,7 +247,7 @@ class Cgroups:
 
     def _empty(self, name: str) -> bool:
         """Whether cgroup `name` exists and holds no process (an exited, unreaped leader is not in it)."""
-        return _procs(self.base / name) == []
+        return _procs(f"{self.base}/{name}") == []
 
     def prune(self) -> None:
         """Remove the ended attempts' cgroups that hold no process any more."""
@@ -277,7 +281,7 @@ def _enter(group: Path, create: bool = True) -> Path:
     """Move this process (all its threads) into cgroup `group`, creating it first if `create`."""
     if create:
         group.mkdir(exist_ok=True)
-    fd = os.open(group / "cgroup.procs", os.O_WRONLY)
+    fd = os.open(f"{group}/cgroup.procs", os.O_WRONLY)
     try:
         os.write(fd, str(os.getpid()).encode())
     finally:
@@ -285,10 +289,10 @@ def _enter(group: Path, create: bool = True) -> Path:
     return group
 
 
-def _procs(group: Path) -> list[int] | None:
+def _procs(group: Path | str) -> list[int] | None:
     """The processes in cgroup `group` now; None when it cannot be read (gone, say)."""
     try:
-        fd = os.open(group / "cgroup.procs", os.O_RDONLY)
+        fd = os.open(f"{group}/cgroup.procs", os.O_RDONLY)
     except OSError:
         return None
     try:
