@@ -46,7 +46,6 @@ LATEST = "latest"
 FORMAT_VERSION = 1
 COMPACT_EVERY = 1.0         # seconds between foldings of the journal into manifest.json, at least
 COMPACT_SHARE = 100         # ... and at least this many times as long as the last folding took (folding: <= 1% of a run)
-FOLD_NOW = 100              # but at once when more jobs than this (and than half of them) changed
 DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG})
 
 
@@ -601,15 +600,13 @@ class Manifest:
         """Write what changed: at once and completely with `wait` (manifest.json rewritten,
         journal folded in; RecordError when it cannot be written), else in the background as
         journal lines, folded into manifest.json at most every COMPACT_EVERY s (never raises:
-        a failure shows in `write_error`). When most of many jobs changed at once (their lineage,
-        at a run's start), the folding comes at once: it writes each job once, where journal
-        lines would write it twice."""
+        a failure shows in `write_error`)."""
         if wait:
             self._writer.retry()
             self._fold()
             self._writer.wait()
             return
-        if self._states is None or time.monotonic() >= self._next_fold or len(self._stale) > max(FOLD_NOW, len(self._index) // 2):
+        if self._states is None or time.monotonic() >= self._next_fold:
             if self._stale or self._meta_changes or self._folded != self._seq:
                 self._fold()
             return
