@@ -21,11 +21,6 @@ from typing import Any, Mapping
 from runall.errors import UsageError
 from runall.options import BY_CONFIG_KEY, BY_DEST, OPTIONS, Option
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 DEFAULT = "default"
 
 
@@ -73,6 +68,12 @@ def read_project(root: Path) -> Project:
         return Project(path, {})
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read: {exc}", where=str(path)) from None
+    if "tool" not in text:              # no [tool] table in any spelling: nothing of ours to read
+        return Project(path, {}, text)
+    if sys.version_info >= (3, 11):     # only when there is a table to read: keeps start-up fast
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -22,10 +22,7 @@ from __future__ import annotations
 import errno
 import json
 import os
-import platform
 import re
-import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -52,7 +49,7 @@ DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, err
 def new_run_id(now: float | None = None) -> str:
     """A sortable UTC timestamp plus a short random suffix, e.g. `20250101-120000-3fa9c1`."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
-    return f"{stamp}-{secrets.token_hex(3)}"
+    return f"{stamp}-{os.urandom(3).hex()}"
 
 
 def iso(ts: float | None) -> str | None:
@@ -83,8 +80,8 @@ def environment_info(root: Path) -> dict[str, Any]:
     uname = os.uname()
     return {
         "git": _git_info(root),
-        "host": {"hostname": socket.gethostname(), "platform": f"{uname.sysname}-{uname.release}-{uname.machine}"},
-        "python": {"version": platform.python_version(), "executable": sys.executable},
+        "host": {"hostname": uname.nodename, "platform": f"{uname.sysname}-{uname.release}-{uname.machine}"},
+        "python": {"version": ".".join(map(str, sys.version_info[:3])), "executable": sys.executable},
     }
 
 
@@ -436,7 +433,7 @@ class Manifest:
             (run_dir / "logs").mkdir(exist_ok=True)
         except OSError as exc:
             raise RecordError(run_dir, exc) from None
-        head = {"format": FORMAT_VERSION, "run_id": run_dir.name, "token": f"{run_dir.name}.{secrets.token_hex(4)}",
+        head = {"format": FORMAT_VERSION, "run_id": run_dir.name, "token": f"{run_dir.name}.{os.urandom(4).hex()}",
                 "status": "running", "exit_code": None,
                 "created": iso(time.time()), "finished": None, "resumed": [], "root": str(root),
                 **environment_info(root), **meta}

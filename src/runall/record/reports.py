@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping
@@ -71,6 +70,8 @@ def _ranking(board: Board) -> dict[str, Any]:
 def junit_xml(manifest: Manifest, tail_lines: int = 30) -> str:
     """One testsuite, one testcase per job: `failure` with the log tail for FAILED/TIMEOUT,
     `skipped` for SKIPPED/CANCELLED, `error` for a job the run never finished."""
+    import xml.etree.ElementTree as ET  # only for --junit-xml: keeps start-up fast
+
     meta, run_dir, records = manifest.meta, manifest.run_dir, manifest.records()
     failures = sum(r.status in _FAILURES for r in records)
     skipped = sum(r.status in _SKIPS for r in records)

@@ -12,7 +12,6 @@ to one file per rank under `Launch.rank_logs`.
 from __future__ import annotations
 
 import shutil
-import socket
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +71,8 @@ def node_command(argv: list[str], launch: Launch) -> list[str]:
 
 def free_port() -> int:
     """A TCP port nobody listens on now (for launchers without a standalone rendezvous)."""
+    import socket  # only for a launcher's rendezvous: keeps start-up fast
+
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-import socket
 from pathlib import Path
 
 from runall.errors import RecordError, UsageError
@@ -53,7 +52,7 @@ def _take(path: Path, note: str, *, unlinks: bool) -> int:
 
 
 def _note(run_id: str) -> str:
-    return f"run {run_id}, pid {os.getpid()} on {socket.gethostname()}"
+    return f"run {run_id}, pid {os.getpid()} on {os.uname().nodename}"
 
 
 class RunLock:

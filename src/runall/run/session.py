@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import sys
 import time
 from contextlib import contextmanager
@@ -321,13 +320,13 @@ def _write_reports(report: ReportOptions, manifest: Manifest) -> None:
 
 def _orchestrator() -> dict[str, Any]:
     me = psutil.Process()
-    return {"pid": me.pid, "create_time": me.create_time(), "hostname": socket.gethostname()}
+    return {"pid": me.pid, "create_time": me.create_time(), "hostname": os.uname().nodename}
 
 
 def _refuse_if_running(manifest: Manifest) -> None:
     """UsageError when the orchestrator recorded in the manifest is still alive on this host."""
     owner = manifest.meta.get("orchestrator") or {}
-    if manifest.status != "running" or owner.get("hostname") != socket.gethostname():
+    if manifest.status != "running" or owner.get("hostname") != os.uname().nodename:
         return
     try:
         alive = abs(psutil.Process(owner["pid"]).create_time() - owner["create_time"]) < 0.01

@@ -225,79 +225,101 @@ def words(spelling: str) -> list[str]:
     return [w for w in re.split(r"[^A-Za-z0-9]+", text.lower()) if w]
 
 
+class _Lazy:
+    """A regular expression compiled when first used: runs that take every script's roles from
+    the flag cache never match one, and compiling the whole table costs about 8 ms of start-up."""
+
+    __slots__ = ("_source", "_flags", "_compiled")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self._source, self._flags = source, flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def _pattern(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self._source, self._flags)
+        return self._compiled
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self._pattern().search(text)
+
+    def match(self, text: str) -> re.Match[str] | None:
+        return self._pattern().match(text)
+
+
 @dataclass(frozen=True)
 class _Rule:
     """How to recognise a role from what the source says about an option."""
 
-    name: re.Pattern[str]          # over the name's words joined by "_"
-    help: re.Pattern[str]          # over the help text's first clause, lowercased
-    veto: re.Pattern[str]          # words (in the name or the help's first clause) that mean something else
+    name: _Lazy                    # over the name's words joined by "_"
+    help: _Lazy                    # over the help text's first clause, lowercased
+    veto: _Lazy                    # words (in the name or the help's first clause) that mean something else
     types: tuple[str, ...]         # acceptable types (of `type=` or the default)
-    weak: re.Pattern[str] | None = None   # a weaker name: taken only when no other option qualifies
-    name_veto: re.Pattern[str] | None = None   # name words that rule out evidence from the name alone
-    demote: re.Pattern[str] | None = None      # words (name or help) that make it the last choice
+    weak: _Lazy | None = None      # a weaker name: taken only when no other option qualifies
+    name_veto: _Lazy | None = None  # name words that rule out evidence from the name alone
+    demote: _Lazy | None = None    # words (name or help) that make it the last choice
 
 
 _DIR = r"(dir|dirs|directory|folder|root|f)"
 RULES: dict[str, _Rule] = {
     "epochs": _Rule(
-        name=re.compile(r"^((n|num|number|nb|max|total|train|training)_?epochs?|epochs?_?(num|number|total|count)|"
+        name=_Lazy(r"^((n|num|number|nb|max|total|train|training)_?epochs?|epochs?_?(num|number|total|count)|"
                         r"nepochs?)$"),
-        help=re.compile(r"\b(number|num|no\.?|#|count|total|max(imum)?)\s+(of\s+)?(total\s+|training\s+|train\s+|max\s+)?"
+        help=_Lazy(r"\b(number|num|no\.?|#|count|total|max(imum)?)\s+(of\s+)?(total\s+|training\s+|train\s+|max\s+)?"
                         r"epochs?\b|\bepochs?\s+(to|of|for)\s+(train|training|run)\b|\btraining epochs\b|"
                         r"\bhow many epochs\b|^epochs?$|^(total\s+)?epochs?\s+(to|of)\b"),
-        veto=re.compile(r"\b(warm\w*|decay\w*|start\w*|resum\w*|begin\w*|save\w*|eval\w*|valid\w*|log\w*|every|"
+        veto=_Lazy(r"\b(warm\w*|decay\w*|start\w*|resum\w*|begin\w*|save\w*|eval\w*|valid\w*|log\w*|every|"
                         r"interval|between|patience|cool\w*|freez\w*|burn\w*|per|checkpoint\w*|snapshot|test\w*|"
                         r"print\w*|lr|ramp\w*|sched\w*|first|last|stage|pretrain\w*|step|steps|iterations?|"
                         r"update\w*|ppo|rollout\w*|swa|ema|stop\w*|early|plateau|restart\w*|cycle\w*)\b"),
         types=("int",)),
     "folds": _Rule(
-        name=re.compile(r"^((n|num|number|nb|k|cv)_?(folds?|splits)|k_?fold|folds?_?(num|number|count)|kfolds?)$"),
-        help=re.compile(r"\b(number|num|#)\s+of\s+(cv\s+|cross[- ]?validation\s+)?(folds|splits)\b|"
+        name=_Lazy(r"^((n|num|number|nb|k|cv)_?(folds?|splits)|k_?fold|folds?_?(num|number|count)|kfolds?)$"),
+        help=_Lazy(r"\b(number|num|#)\s+of\s+(cv\s+|cross[- ]?validation\s+)?(folds|splits)\b|"
                         r"\bk[- ]?folds?\b|\bcross[- ]?validation folds\b|\bfolds? (for|of|in) cross[- ]?validation|"
                         r"\b(num|n)_?folds?\b"),
-        veto=re.compile(r"\b(index|idx|which|current|id|this|specific|to (use|run|train|evaluate))\b"),
+        veto=_Lazy(r"\b(index|idx|which|current|id|this|specific|to (use|run|train|evaluate))\b"),
         types=("int",)),
     "output_dir": _Rule(
-        name=re.compile(r"^((output|outputs|out|save|saved|saving|checkpoints?|ckpt|ckpts|work|exp|experiment|job|"
+        name=_Lazy(r"^((output|outputs|out|save|saved|saving|checkpoints?|ckpt|ckpts|work|exp|experiment|job|"
                         r"results?|runs?|snapshots?)_?(model_?)?" + _DIR + r"|outf|outdir|workdir|savedir|"
                         r"save_?to|work_?dirs?|save_?model_?" + _DIR + r")$"),
-        weak=re.compile(r"^((logs?|logging|tensorboard|tb)_?(dir|dirs|directory|folder|root|path)|"
+        weak=_Lazy(r"^((logs?|logging|tensorboard|tb)_?(dir|dirs|directory|folder|root|path)|"
                         r"(model|models|checkpoint|ckpt)_?(dir|dirs|directory|folder)|logdir|logs|project|"
                         r"(output|out|save)_?path)$"),
-        name_veto=re.compile(r"\b(name|names|id|prefix|suffix|tag|file|filename)\b"),
-        demote=re.compile(r"\b(tensorboard|tb|wandb)\b"),
-        help=re.compile(r"\b(output|out|save|saving|results?|log(ging)?|checkpoints?|experiments?|work(ing)?)\s+"
+        name_veto=_Lazy(r"\b(name|names|id|prefix|suffix|tag|file|filename)\b"),
+        demote=_Lazy(r"\b(tensorboard|tb|wandb)\b"),
+        help=_Lazy(r"\b(output|out|save|saving|results?|log(ging)?|checkpoints?|experiments?|work(ing)?)\s+"
                         r"(dir|directory|folder|root)\b|\b(dir|directory|folder)\s+(to|for|where|in which)\s+"
                         r"(\w+\s+)?(save|store|output|write|put|dump|keep)|\bwhere to (save|store|write|put|keep)\b|"
                         r"\b(save|store|write|output|dump)s?\s+(\w+\s+){0,4}(to|in|into|under)\s+(this\s+|the\s+|a\s+)?"
                         r"(dir|directory|folder|project)\b|\bfolder to output\b|\bsave to project\b|"
                         r"\b(dir|directory|folder) (for|of) (the )?(outputs?|results|checkpoints|logs|models?)\b|"
                         r"\b(models?|checkpoints|weights|results|outputs?|logs) (are|is|will be) (saved|stored|written)"),
-        veto=re.compile(r"\b(load\w*|resum\w*|pretrained|input\w*|read\w*|cach\w*|source|restor\w*|teacher|"
+        veto=_Lazy(r"\b(load\w*|resum\w*|pretrained|input\w*|read\w*|cach\w*|source|restor\w*|teacher|"
                         r"data ?(dir|directory|folder|root|path|set)|datasets?|training data|file|filename|init\w*|"
                         r"eval\w*|test\w*|pretrain\w*|mlflow|tmp|temp|cuda|vocab\w*|token\w*)\b"),
         types=("str", "path")),
     "batch_size": _Rule(
-        name=re.compile(r"^((train|training|per_device_train|global|total|mini|per_gpu_train|imgs?_per|images_per)_?)?"
+        name=_Lazy(r"^((train|training|per_device_train|global|total|mini|per_gpu_train|imgs?_per|images_per)_?)?"
                         r"(batch_?size|bs|batchsize|batch)(_?(train|size))?$"),
-        help=re.compile(r"\b(mini-?)?batch[- ]?size\b|\b(images|samples|examples|imgs)\s+per\s+(batch|gpu|device)\b"),
-        veto=re.compile(r"\b(eval\w*|test\w*|val|valid\w*|inference|predict\w*|micro|infer\w*|generat\w*|chunk\w*|"
+        help=_Lazy(r"\b(mini-?)?batch[- ]?size\b|\b(images|samples|examples|imgs)\s+per\s+(batch|gpu|device)\b"),
+        veto=_Lazy(r"\b(eval\w*|test\w*|val|valid\w*|inference|predict\w*|micro|infer\w*|generat\w*|chunk\w*|"
                         r"accumulat\w*|sample|sampling|replay|buffer|rollout\w*|ppo|token\w*)\b"),
         types=("int",)),
     "seed": _Rule(
-        name=re.compile(r"^((manual|random|rand|rng|global|init|base|torch|np|numpy|train|training)_?)?seed"
+        name=_Lazy(r"^((manual|random|rand|rng|global|init|base|torch|np|numpy|train|training)_?)?seed"
                         r"(_?(val|value|num|number))?$"),
-        help=re.compile(r"\b(random|manual|rng|global|training)\s+seed\b|\bseed (for|of) (the )?(random|rng|"
+        help=_Lazy(r"\b(random|manual|rng|global|training)\s+seed\b|\bseed (for|of) (the )?(random|rng|"
                         r"reproduc\w*|initiali[sz]\w*)|^(the )?seed\b"),
-        veto=re.compile(r"\b(data|sampler|eval\w*|test\w*|shuffle|split|env|environment|dataset|val\w*|sampling|"
+        veto=_Lazy(r"\b(data|sampler|eval\w*|test\w*|shuffle|split|env|environment|dataset|val\w*|sampling|"
                         r"noise|offset)\b"),
         types=("int",)),
     "data_path": _Rule(
-        name=re.compile(r"^(\w+_)?(data|dataset|datasets)_?(dir|dirs|directory|folder|path|root|location|file|"
+        name=_Lazy(r"^(\w+_)?(data|dataset|datasets)_?(dir|dirs|directory|folder|path|root|location|file|"
                         r"files|loc)s?$|^data_?(root|dir)$|^(img|image|images|train|training)_?(dir|root|folder)$|"
                         r"^dataroot$|^(train|training)_(data|dataset|file|path)$"),
-        help=re.compile(r"\b(path|dir|directory|folder|root|location)\s+(to|of|for|containing|with|where)\s+"
+        help=_Lazy(r"\b(path|dir|directory|folder|root|location)\s+(to|of|for|containing|with|where)\s+"
                         r"(the\s+)?(training\s+|train\s+|input\s+|raw\s+)?(data|dataset|images|corpus)\b|"
                         r"\b(data|dataset|training data|images)\s+(root\s+)?(path|dir|directory|folder|root|location)\b|"
                         r"\broot (dir|directory|folder|path) of (the )?(data|dataset)|"
@@ -306,34 +328,34 @@ RULES: dict[str, _Rule] = {
                         r"\b(path|dir|directory|folder)\s+or\s+(hub\s+)?name\s+(of|for)\s+(the\s+)?(training\s+)?"
                         r"(data|dataset)\b|\bname\s+or\s+(local\s+)?path\s+(of|to|for)\s+(the\s+)?(training\s+)?"
                         r"(data|dataset)\b"),
-        name_veto=re.compile(r"\b(id|hub)\b"),
-        veto=re.compile(r"\b(output\w*|save\w*|writ\w*|cach\w*|checkpoint\w*|model\w*|logs?|hub|"
+        name_veto=_Lazy(r"\b(id|hub)\b"),
+        veto=_Lazy(r"\b(output\w*|save\w*|writ\w*|cach\w*|checkpoint\w*|model\w*|logs?|hub|"
                         r"huggingface|download\w*|eval\w*|test\w*|val|valid\w*|config\w*|vocab\w*|tokeniz\w*|"
                         r"pretrain\w*|class|classes|prior|mask\w*|label\w*|annotation\w*|weight\w*|sample\w*|"
                         r"result\w*|pred\w*|embed\w*|feature\w*|index|meta\w*|split\w*)\b"),
         types=("str", "path")),
     "config": _Rule(
-        name=re.compile(r"^(config|cfg|conf|configuration|yaml)_?(file|path|yaml|filepath|fname|filename|loc|"
+        name=_Lazy(r"^(config|cfg|conf|configuration|yaml)_?(file|path|yaml|filepath|fname|filename|loc|"
                         r"location)?s?$"),
-        help=re.compile(r"\b(config|configuration|yaml|option|options|settings|experiment)\s+(file|yaml|path)s?\b|"
+        help=_Lazy(r"\b(config|configuration|yaml|option|options|settings|experiment)\s+(file|yaml|path)s?\b|"
                         r"\bpaths? to (the |a )?(\w+ )?(yaml |json )?(config|configuration)s?\b"),
-        veto=re.compile(r"\b(pretrained|names?|model|deepspeed|accelerate|tokenizer|overrid\w*|hub|huggingface|"
+        veto=_Lazy(r"\b(pretrained|names?|model|deepspeed|accelerate|tokenizer|overrid\w*|hub|huggingface|"
                         r"hf|print\w*|dump\w*|save\w*|output\w*|write\w*|generat\w*|logging)\b"),
         types=("str", "path")),
 }
 # Help words that overrule an alias: the option is something else despite its name.
-ALIAS_VETO: dict[str, re.Pattern[str]] = {
-    "output_dir": re.compile(r"\b(load\w*|resum\w*|pretrained|restor\w*|read from|input|initiali[sz]\w*)\b"),
-    "data_path": re.compile(r"\b(output|save|write|cache|class path)\b"),
-    "folds": re.compile(r"\b(index|which fold|fold to (use|run|train))\b"),
-    "config": re.compile(r"\b(pretrained|config name)\b"),
+ALIAS_VETO: dict[str, _Lazy] = {
+    "output_dir": _Lazy(r"\b(load\w*|resum\w*|pretrained|restor\w*|read from|input|initiali[sz]\w*)\b"),
+    "data_path": _Lazy(r"\b(output|save|write|cache|class path)\b"),
+    "folds": _Lazy(r"\b(index|which fold|fold to (use|run|train))\b"),
+    "config": _Lazy(r"\b(pretrained|config name)\b"),
 }
 # Help that says the value given is not used as given: no role's value should go there.
-IGNORED = re.compile(r"\b(computed|calculated|set|determined|filled|overwritten|overridden) (in|at|during) "
+IGNORED = _Lazy(r"\b(computed|calculated|set|determined|filled|overwritten|overridden) (in|at|during) "
                      r"run-?time\b|\b(auto(matically)?|dynamically) (computed|calculated|set|determined)\b|"
                      r"^(deprecated|unused)\b|\bdeprecated[.:]|\(deprecated\)")
 _PATH_ROLES = ("output_dir", "data_path", "config")
-_FILE_DEFAULT = re.compile(r"\.(pt|pth|ckpt|bin|pkl|h5|json|txt|csv|npz|npy|safetensors|model|onnx|log)$", re.I)
+_FILE_DEFAULT = _Lazy(r"\.(pt|pth|ckpt|bin|pkl|h5|json|txt|csv|npz|npy|safetensors|model|onnx|log)$", re.I)
 
 
 @lru_cache(maxsize=4096)
