@@ -386,7 +386,7 @@ class Manifest:
         self._states: list[str] | None = None    # per job: its state() as JSON, encoded at the first save
         self._fixed: list[str] | None = None     # per job: ', "argv": ..., "job": {...}}' (never changes)
         self._stale: dict[str, None] = {}        # jobs whose state changed since the last save, in order
-        self._lineage: dict[str, tuple[Any, str]] = {}   # per job: its lineage entry and that entry as JSON
+        self._lineage: dict[str, tuple[Any, str]] = {}   # per job: its lineage entry, and its JSON member
         self._meta_changes: dict[str, Any] = {}  # run fields changed since the last save
         self._seq = journal_seq                  # number of the last journal line
         self._folded = -1                        # journal line number manifest.json includes (-1: none yet)
@@ -611,7 +611,7 @@ class Manifest:
         for job_id in self._stale:
             self._seq += 1
             state = self._encode_state(job_id)
-            lines.append(f'{{"seq": {self._seq}, {state[1:]}\n')
+            lines.append(f'{{"seq": {self._seq}, {state[1:-1]}{self._lineage_member(self._records[job_id])}}}\n')
         self._stale.clear()
         if self._meta_changes:
             self._seq += 1
@@ -623,13 +623,14 @@ class Manifest:
     def encode(self) -> str:
         """The manifest as JSON text: run fields indented, then one line per job."""
         self._encode_changes()
-        return "".join(_manifest_text(self._head(), self._states or [], self._fixed or []))
+        return "".join(_manifest_text(self._head(), self._states or [], self._lineage_members(), self._fixed or []))
 
     def _fold(self) -> None:
         """Hand the writer the whole manifest as of now (the build runs in its thread)."""
         self._encode_changes()
         self._folded = self._seq
-        self._writer.compact(partial(_manifest_text, self._head(), list(self._states or []), list(self._fixed or [])))
+        self._writer.compact(partial(_manifest_text, self._head(), list(self._states or []), self._lineage_members(),
+                                     list(self._fixed or [])))
         self._next_fold = time.monotonic() + max(COMPACT_EVERY, COMPACT_SHARE * self._writer.compaction_seconds)
 
     def _head(self) -> str:
@@ -639,7 +640,7 @@ class Manifest:
     def _encode_changes(self) -> None:
         if self._states is None:
             records = self._records.values()
-            self._states = [_state_json(rec, self._lineage) for rec in records]
+            self._states = [_state_json(rec) for rec in records]
             self._fixed = [_fixed_json(rec) for rec in records]
         else:
             for job_id in self._stale:
@@ -649,35 +650,45 @@ class Manifest:
 
     def _encode_state(self, job_id: str) -> str:
         assert self._states is not None
-        state = self._states[self._index[job_id]] = _state_json(self._records[job_id], self._lineage)
+        state = self._states[self._index[job_id]] = _state_json(self._records[job_id])
         return state
 
+    def _lineage_member(self, record: JobRecord) -> str:
+        """`, "lineage": {...}` for a record with a lineage entry, else "". The entry, set once per
+        run start and often the largest part of a job's line, is encoded once and kept apart from
+        the job's state (which is encoded at every change), so its text is held once."""
+        entry = record.lineage
+        if entry is None:
+            return ""
+        known = self._lineage.get(record.id)
+        if known is None or known[0] is not entry:
+            text = json.dumps(entry, separators=(", ", ": "), default=str)
+            known = self._lineage[record.id] = (entry, f', "lineage": {text}')
+        return known[1]
 
-def _state_json(record: JobRecord, lineage: dict[str, tuple[Any, str]]) -> str:
-    """A record's state as JSON. Its lineage, set once per run start and often the largest part,
-    is encoded once (kept in `lineage` with the entry it was made from) and reused."""
+    def _lineage_members(self) -> list[str]:
+        """`_lineage_member` of every job, in order."""
+        return [self._lineage_member(rec) for rec in self._records.values()]
+
+
+def _state_json(record: JobRecord) -> str:
+    """A record's state as JSON, without its lineage (`Manifest._lineage_member`)."""
     state = record.state()
-    entry = state.pop("lineage")
-    text = json.dumps(state, separators=(", ", ": "), default=str)
-    if entry is None:
-        return text
-    known = lineage.get(record.id)
-    if known is None or known[0] is not entry:
-        known = lineage[record.id] = (entry, json.dumps(entry, separators=(", ", ": "), default=str))
-    return f'{text[:-1]}, "lineage": {known[1]}}}'
+    del state["lineage"]
+    return json.dumps(state, separators=(", ", ": "), default=str)
 
 
 def _fixed_json(record: JobRecord) -> str:
     return ", " + json.dumps(record.fixed(copy=False), separators=(", ", ": "), default=str)[1:]
 
 
-def _manifest_text(head: str, states: Sequence[str], fixed: Sequence[str]) -> Iterator[str]:
-    """manifest.json in pieces: the run fields, then one line per job (its state, then its
-    fixed part), so that writing it never holds the whole text."""
+def _manifest_text(head: str, states: Sequence[str], lineages: Sequence[str], fixed: Sequence[str]) -> Iterator[str]:
+    """manifest.json in pieces: the run fields, then one line per job (its state, lineage, then
+    its fixed part), so that writing it never holds the whole text."""
     yield head
     last = len(states) - 1
-    for i, (state, rest) in enumerate(zip(states, fixed)):
-        yield f"  {state[:-1]}{rest}{',' if i < last else ''}\n"
+    for i, (state, lineage, rest) in enumerate(zip(states, lineages, fixed)):
+        yield f"  {state[:-1]}{lineage}{rest}{',' if i < last else ''}\n"
     yield " ]\n}\n"
 
 
