@@ -17,6 +17,7 @@ import psutil
 
 from runall.backends.base import TOKEN_VAR, ExitInfo, LaunchSpec, refuse_multi_node, shell_comment, signal_name
 from runall.backends.local import containment, process_tree
+from runall.backends.local.placement import Placement
 from runall.config import ExecutionOptions, Project, Sourced
 from runall.model import Job
 from runall.run.launchers import local_command
@@ -78,6 +79,7 @@ class LocalBackend:
         self._failed: BaseException | None = None         # ... and how that failed
         self._poller = select.epoll() if hasattr(select, "epoll") else None   # the running attempts' pidfds
         self._watched: dict[int, LocalHandle] = {}  # pidfd -> its attempt
+        self._placement = Placement()               # where the next attempt starts (with cgroups)
 
     @classmethod
     def parse_settings(cls, project: Project, values: Mapping[str, Sourced]) -> None:
@@ -137,9 +139,10 @@ class LocalBackend:
         log = _open_log(spec.log_path)
         try:
             if self._cgroups is None:
-                (pid, proc), cgroup = self._spawn(argv, spec, env, log), None
+                (pid, proc, _), cgroup = self._spawn(argv, spec, env, log), None
             else:
-                (pid, proc), cgroup = self._cgroups.spawn(lambda: self._spawn(argv, spec, env, log))
+                (pid, proc, cpu), cgroup = self._cgroups.spawn(lambda: self._spawn(argv, spec, env, log))
+                self._placement.release(cpu, self._cgroups.members(cgroup.name))
         except OSError as exc:
             os.write(log, f"runall: cannot start {argv[0]!r}: {exc}\n".encode())
             raise
@@ -153,17 +156,25 @@ class LocalBackend:
         return handle
 
     def _spawn(self, argv: list[str], spec: LaunchSpec, env: dict[str, str],
-               log: int) -> tuple[int, subprocess.Popen[bytes] | None]:
+               log: int) -> tuple[int, subprocess.Popen[bytes] | None, int | None]:
         """Start the attempt's leader in a session of its own, stdin from /dev/null, stdout and
         stderr to its log. `os.posix_spawn` (a third of `Popen`'s cost) where it can do all
-        that: a path to the program, run from the orchestrator's own folder; else `Popen`."""
+        that: a path to the program, run from the orchestrator's own folder; else `Popen`.
+        With cgroups, a posix_spawn starts on the CPU the last ended attempt left (`placement`);
+        the CPU it was pinned to comes back with it."""
         if "/" in argv[0] and os.fspath(spec.cwd) == self._cwd:
             actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                        (os.POSIX_SPAWN_DUP2, log, 1), (os.POSIX_SPAWN_DUP2, log, 2)]
-            return os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True, setsigdef=_RESTORED), None
+            cpu = self._placement.pin() if self._cgroups is not None else None
+            pid = None
+            try:
+                pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True, setsigdef=_RESTORED)
+            finally:
+                self._placement.unpin(cpu, pid)
+            return pid, None, cpu
         proc = subprocess.Popen(argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-        return proc.pid, proc
+        return proc.pid, proc, None
 
     def poll(self, handles: Sequence[LocalHandle], timeout: float) -> list[tuple[LocalHandle, ExitInfo]]:
         """The attempts among `handles` that ended, waiting up to `timeout` s for one. Attempts
@@ -237,6 +248,7 @@ class LocalBackend:
             process_tree.kill_tree(handle.pid, handle.doomed[1:], wait=0.5)
             if handle.cgroup is not None and self._cgroups is not None:
                 self._cgroups.end(handle.cgroup.name)
+                self._placement.ended(handle.pid)
             try:
                 _, status, usage = os.wait4(handle.pid, 0)
             except ChildProcessError:       # reaped by someone else: the status is lost

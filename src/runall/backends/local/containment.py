@@ -205,6 +205,11 @@ class Cgroups:
     def pids(self, name: str) -> list[int]:
         """Processes in attempt cgroup `name` now."""
         self._settle(name)
+        return self.members(name)
+
+    def members(self, name: str) -> list[int]:
+        """Processes in attempt cgroup `name` now, without waiting for the orchestrator to have
+        left it (it may be among them)."""
         return _procs(f"{self.base}/{name}") or []
 
     def signal(self, name: str, sig: int) -> None:
