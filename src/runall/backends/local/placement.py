@@ -22,7 +22,8 @@ class Placement:
     """The CPUs ended attempts left, most recent first; pins spawns there (see module)."""
 
     def __init__(self) -> None:
-        self.cpus = frozenset(os.sched_getaffinity(0))       # what the orchestrator (and so every job) may use
+        # What the orchestrator (and so every job) may use; none known (nothing placed) off Linux.
+        self.cpus = frozenset(os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else ())
         self._idle: deque[int] = deque(maxlen=len(self.cpus))
 
     def ended(self, pid: int) -> None:
