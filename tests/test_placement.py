@@ -38,11 +38,15 @@ os.waitpid(child, 0)
 print("ok")
 """
 
-# Each job reports its own CPUs, a child's, and its orchestrator's (its parent).
-REPORT = """import os, subprocess, sys
+# Each job reports its own CPUs, a child's, and its orchestrator's (its parent). The orchestrator
+# is pinned while it starts another job (a fraction of a millisecond): it must not stay pinned.
+REPORT = """import os, subprocess, sys, time
 child = subprocess.run([sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"],
                        capture_output=True, text=True).stdout.strip()
-print(sorted(os.sched_getaffinity(0)), child, sorted(os.sched_getaffinity(os.getppid())))
+mine, deadline = os.sched_getaffinity(0), time.monotonic() + 5
+while os.sched_getaffinity(os.getppid()) != mine and time.monotonic() < deadline:
+    time.sleep(0.001)
+print(sorted(mine), child, sorted(os.sched_getaffinity(os.getppid())))
 """
 
 
