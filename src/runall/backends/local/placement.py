@@ -77,4 +77,3 @@ def last_cpu(pid: int) -> int | None:
         return int(text[text.rindex(b")") + 2:].split()[36])
     except (OSError, ValueError, IndexError):
         return None
-
