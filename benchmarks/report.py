@@ -98,7 +98,7 @@ def update(text: str, numbered: Sequence[tuple[int, Section]], command: str, sec
                   else block for block in blocks]
     commit = next(fact for fact in machine_facts() if fact.startswith("runall: "))
     rerun = ", ".join(str(number) for number, _ in numbered)
-    note = (f"Sections {rerun} measured again by `{command}` on {_now()} in {seconds / 60:.1f} min "
+    note = (f"{'Section' if len(numbered) == 1 else 'Sections'} {rerun} measured again by `{command}` on {_now()} in {seconds / 60:.1f} min "
             f"({commit}); the others are from the run above.\n\n")
     blocks[0] = blocks[0].rstrip("\n") + "\n\n" + note
     return "".join(blocks)

@@ -101,7 +101,7 @@ def test_update_reruns_only_the_named_sections(tiny_run: tuple[dict[str, dict[st
     rows = [[line for line in text.splitlines() if not line.startswith(f"| {number} |")]
             for text in (before["## Summary"], after["## Summary"])]
     assert rows[0] == rows[1]
-    assert f"Sections {number} measured again by " in after["# Benchmark results"]
+    assert f"Section {number} measured again by " in after["# Benchmark results"]
     assert f"## {number}. {sections['startup']['title']}" in after
 
 
