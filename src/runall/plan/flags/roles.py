@@ -264,83 +264,83 @@ _DIR = r"(dir|dirs|directory|folder|root|f)"
 RULES: dict[str, _Rule] = {
     "epochs": _Rule(
         name=_Lazy(r"^((n|num|number|nb|max|total|train|training)_?epochs?|epochs?_?(num|number|total|count)|"
-                        r"nepochs?)$"),
+                   r"nepochs?)$"),
         help=_Lazy(r"\b(number|num|no\.?|#|count|total|max(imum)?)\s+(of\s+)?(total\s+|training\s+|train\s+|max\s+)?"
-                        r"epochs?\b|\bepochs?\s+(to|of|for)\s+(train|training|run)\b|\btraining epochs\b|"
-                        r"\bhow many epochs\b|^epochs?$|^(total\s+)?epochs?\s+(to|of)\b"),
+                   r"epochs?\b|\bepochs?\s+(to|of|for)\s+(train|training|run)\b|\btraining epochs\b|"
+                   r"\bhow many epochs\b|^epochs?$|^(total\s+)?epochs?\s+(to|of)\b"),
         veto=_Lazy(r"\b(warm\w*|decay\w*|start\w*|resum\w*|begin\w*|save\w*|eval\w*|valid\w*|log\w*|every|"
-                        r"interval|between|patience|cool\w*|freez\w*|burn\w*|per|checkpoint\w*|snapshot|test\w*|"
-                        r"print\w*|lr|ramp\w*|sched\w*|first|last|stage|pretrain\w*|step|steps|iterations?|"
-                        r"update\w*|ppo|rollout\w*|swa|ema|stop\w*|early|plateau|restart\w*|cycle\w*)\b"),
+                   r"interval|between|patience|cool\w*|freez\w*|burn\w*|per|checkpoint\w*|snapshot|test\w*|"
+                   r"print\w*|lr|ramp\w*|sched\w*|first|last|stage|pretrain\w*|step|steps|iterations?|"
+                   r"update\w*|ppo|rollout\w*|swa|ema|stop\w*|early|plateau|restart\w*|cycle\w*)\b"),
         types=("int",)),
     "folds": _Rule(
         name=_Lazy(r"^((n|num|number|nb|k|cv)_?(folds?|splits)|k_?fold|folds?_?(num|number|count)|kfolds?)$"),
         help=_Lazy(r"\b(number|num|#)\s+of\s+(cv\s+|cross[- ]?validation\s+)?(folds|splits)\b|"
-                        r"\bk[- ]?folds?\b|\bcross[- ]?validation folds\b|\bfolds? (for|of|in) cross[- ]?validation|"
-                        r"\b(num|n)_?folds?\b"),
+                   r"\bk[- ]?folds?\b|\bcross[- ]?validation folds\b|\bfolds? (for|of|in) cross[- ]?validation|"
+                   r"\b(num|n)_?folds?\b"),
         veto=_Lazy(r"\b(index|idx|which|current|id|this|specific|to (use|run|train|evaluate))\b"),
         types=("int",)),
     "output_dir": _Rule(
         name=_Lazy(r"^((output|outputs|out|save|saved|saving|checkpoints?|ckpt|ckpts|work|exp|experiment|job|"
-                        r"results?|runs?|snapshots?)_?(model_?)?" + _DIR + r"|outf|outdir|workdir|savedir|"
-                        r"save_?to|work_?dirs?|save_?model_?" + _DIR + r")$"),
+                   r"results?|runs?|snapshots?)_?(model_?)?" + _DIR + r"|outf|outdir|workdir|savedir|"
+                   r"save_?to|work_?dirs?|save_?model_?" + _DIR + r")$"),
         weak=_Lazy(r"^((logs?|logging|tensorboard|tb)_?(dir|dirs|directory|folder|root|path)|"
-                        r"(model|models|checkpoint|ckpt)_?(dir|dirs|directory|folder)|logdir|logs|project|"
-                        r"(output|out|save)_?path)$"),
+                   r"(model|models|checkpoint|ckpt)_?(dir|dirs|directory|folder)|logdir|logs|project|"
+                   r"(output|out|save)_?path)$"),
         name_veto=_Lazy(r"\b(name|names|id|prefix|suffix|tag|file|filename)\b"),
         demote=_Lazy(r"\b(tensorboard|tb|wandb)\b"),
         help=_Lazy(r"\b(output|out|save|saving|results?|log(ging)?|checkpoints?|experiments?|work(ing)?)\s+"
-                        r"(dir|directory|folder|root)\b|\b(dir|directory|folder)\s+(to|for|where|in which)\s+"
-                        r"(\w+\s+)?(save|store|output|write|put|dump|keep)|\bwhere to (save|store|write|put|keep)\b|"
-                        r"\b(save|store|write|output|dump)s?\s+(\w+\s+){0,4}(to|in|into|under)\s+(this\s+|the\s+|a\s+)?"
-                        r"(dir|directory|folder|project)\b|\bfolder to output\b|\bsave to project\b|"
-                        r"\b(dir|directory|folder) (for|of) (the )?(outputs?|results|checkpoints|logs|models?)\b|"
-                        r"\b(models?|checkpoints|weights|results|outputs?|logs) (are|is|will be) (saved|stored|written)"),
+                   r"(dir|directory|folder|root)\b|\b(dir|directory|folder)\s+(to|for|where|in which)\s+"
+                   r"(\w+\s+)?(save|store|output|write|put|dump|keep)|\bwhere to (save|store|write|put|keep)\b|"
+                   r"\b(save|store|write|output|dump)s?\s+(\w+\s+){0,4}(to|in|into|under)\s+(this\s+|the\s+|a\s+)?"
+                   r"(dir|directory|folder|project)\b|\bfolder to output\b|\bsave to project\b|"
+                   r"\b(dir|directory|folder) (for|of) (the )?(outputs?|results|checkpoints|logs|models?)\b|"
+                   r"\b(models?|checkpoints|weights|results|outputs?|logs) (are|is|will be) (saved|stored|written)"),
         veto=_Lazy(r"\b(load\w*|resum\w*|pretrained|input\w*|read\w*|cach\w*|source|restor\w*|teacher|"
-                        r"data ?(dir|directory|folder|root|path|set)|datasets?|training data|file|filename|init\w*|"
-                        r"eval\w*|test\w*|pretrain\w*|mlflow|tmp|temp|cuda|vocab\w*|token\w*)\b"),
+                   r"data ?(dir|directory|folder|root|path|set)|datasets?|training data|file|filename|init\w*|"
+                   r"eval\w*|test\w*|pretrain\w*|mlflow|tmp|temp|cuda|vocab\w*|token\w*)\b"),
         types=("str", "path")),
     "batch_size": _Rule(
         name=_Lazy(r"^((train|training|per_device_train|global|total|mini|per_gpu_train|imgs?_per|images_per)_?)?"
-                        r"(batch_?size|bs|batchsize|batch)(_?(train|size))?$"),
+                   r"(batch_?size|bs|batchsize|batch)(_?(train|size))?$"),
         help=_Lazy(r"\b(mini-?)?batch[- ]?size\b|\b(images|samples|examples|imgs)\s+per\s+(batch|gpu|device)\b"),
         veto=_Lazy(r"\b(eval\w*|test\w*|val|valid\w*|inference|predict\w*|micro|infer\w*|generat\w*|chunk\w*|"
-                        r"accumulat\w*|sample|sampling|replay|buffer|rollout\w*|ppo|token\w*)\b"),
+                   r"accumulat\w*|sample|sampling|replay|buffer|rollout\w*|ppo|token\w*)\b"),
         types=("int",)),
     "seed": _Rule(
         name=_Lazy(r"^((manual|random|rand|rng|global|init|base|torch|np|numpy|train|training)_?)?seed"
-                        r"(_?(val|value|num|number))?$"),
+                   r"(_?(val|value|num|number))?$"),
         help=_Lazy(r"\b(random|manual|rng|global|training)\s+seed\b|\bseed (for|of) (the )?(random|rng|"
-                        r"reproduc\w*|initiali[sz]\w*)|^(the )?seed\b"),
+                   r"reproduc\w*|initiali[sz]\w*)|^(the )?seed\b"),
         veto=_Lazy(r"\b(data|sampler|eval\w*|test\w*|shuffle|split|env|environment|dataset|val\w*|sampling|"
-                        r"noise|offset)\b"),
+                   r"noise|offset)\b"),
         types=("int",)),
     "data_path": _Rule(
         name=_Lazy(r"^(\w+_)?(data|dataset|datasets)_?(dir|dirs|directory|folder|path|root|location|file|"
-                        r"files|loc)s?$|^data_?(root|dir)$|^(img|image|images|train|training)_?(dir|root|folder)$|"
-                        r"^dataroot$|^(train|training)_(data|dataset|file|path)$"),
+                   r"files|loc)s?$|^data_?(root|dir)$|^(img|image|images|train|training)_?(dir|root|folder)$|"
+                   r"^dataroot$|^(train|training)_(data|dataset|file|path)$"),
         help=_Lazy(r"\b(path|dir|directory|folder|root|location)\s+(to|of|for|containing|with|where)\s+"
-                        r"(the\s+)?(training\s+|train\s+|input\s+|raw\s+)?(data|dataset|images|corpus)\b|"
-                        r"\b(data|dataset|training data|images)\s+(root\s+)?(path|dir|directory|folder|root|location)\b|"
-                        r"\broot (dir|directory|folder|path) of (the )?(data|dataset)|"
-                        r"\b(folder|directory|dir) (containing|with) (the )?(training )?(data|images)\b|"
-                        r"\bpath to (the )?(training|train) (data|set|file|images)\b|"
-                        r"\b(path|dir|directory|folder)\s+or\s+(hub\s+)?name\s+(of|for)\s+(the\s+)?(training\s+)?"
-                        r"(data|dataset)\b|\bname\s+or\s+(local\s+)?path\s+(of|to|for)\s+(the\s+)?(training\s+)?"
-                        r"(data|dataset)\b"),
+                   r"(the\s+)?(training\s+|train\s+|input\s+|raw\s+)?(data|dataset|images|corpus)\b|"
+                   r"\b(data|dataset|training data|images)\s+(root\s+)?(path|dir|directory|folder|root|location)\b|"
+                   r"\broot (dir|directory|folder|path) of (the )?(data|dataset)|"
+                   r"\b(folder|directory|dir) (containing|with) (the )?(training )?(data|images)\b|"
+                   r"\bpath to (the )?(training|train) (data|set|file|images)\b|"
+                   r"\b(path|dir|directory|folder)\s+or\s+(hub\s+)?name\s+(of|for)\s+(the\s+)?(training\s+)?"
+                   r"(data|dataset)\b|\bname\s+or\s+(local\s+)?path\s+(of|to|for)\s+(the\s+)?(training\s+)?"
+                   r"(data|dataset)\b"),
         name_veto=_Lazy(r"\b(id|hub)\b"),
         veto=_Lazy(r"\b(output\w*|save\w*|writ\w*|cach\w*|checkpoint\w*|model\w*|logs?|hub|"
-                        r"huggingface|download\w*|eval\w*|test\w*|val|valid\w*|config\w*|vocab\w*|tokeniz\w*|"
-                        r"pretrain\w*|class|classes|prior|mask\w*|label\w*|annotation\w*|weight\w*|sample\w*|"
-                        r"result\w*|pred\w*|embed\w*|feature\w*|index|meta\w*|split\w*)\b"),
+                   r"huggingface|download\w*|eval\w*|test\w*|val|valid\w*|config\w*|vocab\w*|tokeniz\w*|"
+                   r"pretrain\w*|class|classes|prior|mask\w*|label\w*|annotation\w*|weight\w*|sample\w*|"
+                   r"result\w*|pred\w*|embed\w*|feature\w*|index|meta\w*|split\w*)\b"),
         types=("str", "path")),
     "config": _Rule(
         name=_Lazy(r"^(config|cfg|conf|configuration|yaml)_?(file|path|yaml|filepath|fname|filename|loc|"
-                        r"location)?s?$"),
+                   r"location)?s?$"),
         help=_Lazy(r"\b(config|configuration|yaml|option|options|settings|experiment)\s+(file|yaml|path)s?\b|"
-                        r"\bpaths? to (the |a )?(\w+ )?(yaml |json )?(config|configuration)s?\b"),
+                   r"\bpaths? to (the |a )?(\w+ )?(yaml |json )?(config|configuration)s?\b"),
         veto=_Lazy(r"\b(pretrained|names?|model|deepspeed|accelerate|tokenizer|overrid\w*|hub|huggingface|"
-                        r"hf|print\w*|dump\w*|save\w*|output\w*|write\w*|generat\w*|logging)\b"),
+                   r"hf|print\w*|dump\w*|save\w*|output\w*|write\w*|generat\w*|logging)\b"),
         types=("str", "path")),
 }
 # Help words that overrule an alias: the option is something else despite its name.
@@ -352,8 +352,8 @@ ALIAS_VETO: dict[str, _Lazy] = {
 }
 # Help that says the value given is not used as given: no role's value should go there.
 IGNORED = _Lazy(r"\b(computed|calculated|set|determined|filled|overwritten|overridden) (in|at|during) "
-                     r"run-?time\b|\b(auto(matically)?|dynamically) (computed|calculated|set|determined)\b|"
-                     r"^(deprecated|unused)\b|\bdeprecated[.:]|\(deprecated\)")
+                r"run-?time\b|\b(auto(matically)?|dynamically) (computed|calculated|set|determined)\b|"
+                r"^(deprecated|unused)\b|\bdeprecated[.:]|\(deprecated\)")
 _PATH_ROLES = ("output_dir", "data_path", "config")
 _FILE_DEFAULT = _Lazy(r"\.(pt|pth|ckpt|bin|pkl|h5|json|txt|csv|npz|npy|safetensors|model|onnx|log)$", re.I)
 
